@@ -1,0 +1,69 @@
+package dev.holdfast.error;
+
+import java.util.Locale;
+
+/**
+ * Stable error codes, shared by the CLI's exit status, HTTP error bodies and protocol errors.
+ *
+ * <p>Contract: a code's {@link #code()} string, {@link #exitStatus()} and {@link #httpStatus()}
+ * never change once released; new codes may be added. docs/errors.md lists them. Exit statuses stay
+ * below 126 so that PostgreSQL treats a failing {@code restore_command} as "not available" rather
+ * than fatal.
+ */
+public enum ErrorCode {
+    /** A bug or an unexpected condition; the message says what. */
+    INTERNAL(1, 500),
+    /** The command line was wrong (picocli uses 2 for usage errors too). */
+    USAGE(2, 400),
+    /** A configuration file or option is invalid. */
+    CONFIG_INVALID(3, 400),
+    /** A local file could not be read or written. */
+    IO_ERROR(4, 500),
+    /** An output file or directory already exists and would be overwritten. */
+    OUTPUT_EXISTS(5, 409),
+
+    /** No repository at the configured location. */
+    REPOSITORY_NOT_FOUND(10, 404),
+    /** {@code repo init} on a location that already holds objects. */
+    REPOSITORY_NOT_EMPTY(11, 409),
+    /** The master key given does not open the repository (wrong key or unknown key id). */
+    KEY_MISMATCH(12, 403),
+    /** The key file is missing, unreadable, too open (permissions) or malformed. */
+    KEY_FILE_INVALID(13, 400),
+    /** Authentication of stored data failed: tampering, truncation or corruption. Fails closed. */
+    INTEGRITY_FAILURE(14, 422),
+    /** The object or repository uses a format version this build cannot read. */
+    FORMAT_UNSUPPORTED(15, 422),
+
+    /** The named object does not exist. */
+    OBJECT_NOT_FOUND(20, 404),
+    /** An object with that name exists already (with different content where that matters). */
+    OBJECT_EXISTS(21, 409),
+    /** The object store did not answer or answered with a retryable error, after retries. */
+    STORE_UNAVAILABLE(22, 503),
+    /** The object store refused the credentials or the operation. */
+    STORE_ACCESS_DENIED(23, 403),
+    /** The object store failed in a way that retrying will not fix. */
+    STORE_ERROR(24, 502);
+
+    private final int exitStatus;
+    private final int httpStatus;
+
+    ErrorCode(int exitStatus, int httpStatus) {
+        this.exitStatus = exitStatus;
+        this.httpStatus = httpStatus;
+    }
+
+    /** The stable string form, e.g. {@code object_not_found}, used in JSON error bodies. */
+    public String code() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public int exitStatus() {
+        return exitStatus;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+}
