@@ -63,15 +63,19 @@ public final class KeyFile {
 
     /** Creates a new key file holding one fresh key; refuses to overwrite anything. */
     public static KeyFile create(Path path, Clock clock, SecureRandom random) {
-        MasterKey key = generate(clock, random);
+        return create(path, List.of(generate(clock, random)));
+    }
+
+    /** Creates a new key file holding {@code keys} (e.g. read back from paper); refuses to overwrite anything. */
+    public static KeyFile create(Path path, List<MasterKey> keys) {
         try {
-            writeNew(path, List.of(key));
+            writeNew(path, keys);
         } catch (FileAlreadyExistsException e) {
             throw new HoldfastException(ErrorCode.OUTPUT_EXISTS, "key file " + path + " already exists; refusing to overwrite a master key");
         } catch (IOException e) {
             throw new HoldfastException(ErrorCode.IO_ERROR, "unable to write key file " + path + ": " + e.getMessage(), e);
         }
-        return new KeyFile(path, List.of(key));
+        return new KeyFile(path, keys);
     }
 
     /** A fresh master key (not yet in any file). */

@@ -1,0 +1,2 @@
+/** {@code holdfast repo}: creating a repository and validating its object store. */
+package dev.holdfast.cli.repo;
