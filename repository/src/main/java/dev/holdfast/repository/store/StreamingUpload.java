@@ -145,15 +145,25 @@ public final class StreamingUpload {
         return abortQuietly();
     }
 
+    /**
+     * Aborts once every part in flight has settled: a part that lands after the abort would
+     * otherwise outlive it (a stray temp file, or a billed orphan part on S3).
+     */
     private CompletableFuture<Void> abortQuietly() {
         CompletableFuture<ObjectStore.MultipartUpload> u;
+        List<CompletableFuture<Void>> inFlight;
         synchronized (this) {
             u = upload;
+            inFlight = new ArrayList<>(pending);
         }
         if (u == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return u.thenCompose(ObjectStore.MultipartUpload::abort).handle((v, t) -> null);
+        return CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+                .handle((v, t) -> null)
+                .thenCompose(x -> u)
+                .thenCompose(ObjectStore.MultipartUpload::abort)
+                .handle((v, t) -> null);
     }
 
     // Called with the monitor held.
