@@ -260,9 +260,12 @@ public final class Repository implements AutoCloseable {
         return name.value().startsWith(KEYS_PREFIX) || name.value().equals("keys") || name.value().startsWith("config");
     }
 
-    /** A codec for a new object {@code name}: fresh salt and nonce prefix, current data key, config defaults. */
-    public SegmentCodec newCodec(ObjectKey name) {
-        ObjectHeader h = ObjectHeader.fresh(1, keyring.current().version(), config.segmentSize(), random);
+    /**
+     * A codec for a new object {@code name}: fresh salt and nonce prefix, current data key, config
+     * defaults; {@code sha256} records the plaintext's SHA-256 in the footer.
+     */
+    public SegmentCodec newCodec(ObjectKey name, boolean sha256) {
+        ObjectHeader h = ObjectHeader.fresh(1, keyring.current().version(), config.segmentSize(), sha256, random);
         return SegmentCodec.of(h, name, keyring.current(), config.repositoryId(), config.compressionLevel());
     }
 
@@ -271,12 +274,12 @@ public final class Repository implements AutoCloseable {
      * read and stored; on any failure the upload is aborted. Refuses an existing name.
      */
     public Footer put(ObjectKey name, InputStream plaintext, boolean sha256) throws IOException {
-        SegmentCodec codec = newCodec(name);
+        SegmentCodec codec = newCodec(name, sha256);
         int partSize = (int) Math.max(PART_SIZE, store.capabilities().minPartSize());
         StreamingUpload upload = new StreamingUpload(store, name, PutOptions.DEFAULT, partSize, 2);
         boolean done = false;
         try {
-            SealingOutputStream out = new SealingOutputStream(new UploadStream(upload), codec, sha256);
+            SealingOutputStream out = new SealingOutputStream(new UploadStream(upload), codec);
             plaintext.transferTo(out);
             out.close();
             done = true;

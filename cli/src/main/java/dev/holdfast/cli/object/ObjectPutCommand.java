@@ -34,9 +34,8 @@ public final class ObjectPutCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "NAME", description = "The object's name, e.g. files/etc/app.conf.")
     String name;
 
-    @Option(names = "--no-sha256", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Record the plaintext's SHA-256 in the footer (default on; CRC32C is always recorded).")
-    boolean sha256;
+    @Option(names = "--no-sha256", description = "Do not record the plaintext's SHA-256 (faster; CRC32C is always recorded).")
+    boolean noSha256;
 
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
@@ -54,7 +53,7 @@ public final class ObjectPutCommand implements Callable<Integer> {
         Footer footer;
         long stored;
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random()); InputStream in = input()) {
-            footer = repo.put(key, in, sha256);
+            footer = repo.put(key, in, !noSha256);
             stored = Repository.await(repo.store().head(key)).map(i -> i.size()).orElse(-1L);
         }
         double secs = (System.nanoTime() - t0) / 1e9;

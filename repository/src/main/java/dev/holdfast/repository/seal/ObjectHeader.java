@@ -11,15 +11,18 @@ import java.security.SecureRandom;
  * @param compression     0 none, 1 zstd: the writer's intent
  * @param dataKeyVersion  which data key the object key derives from
  * @param segmentSize     plaintext bytes per data segment
+ * @param sha256          whether the footer carries the plaintext's SHA-256 (flags bit 0), so a
+ *                        reader knows before reading whether it must hash
  * @param salt            32 random bytes for the object key's derivation
  * @param noncePrefix     7 random bytes
  */
-public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize, byte[] salt, byte[] noncePrefix) {
+public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize, boolean sha256, byte[] salt, byte[] noncePrefix) {
     public static final int LENGTH = 56;
     public static final int VERSION = 1;
     public static final int MIN_SEGMENT = 64 * 1024;
     public static final int MAX_SEGMENT = 16 * 1024 * 1024;
     static final byte[] MAGIC = {'H', 'F', 'S', 'O'};
+    static final int FLAG_SHA256 = 1;
 
     public ObjectHeader {
         if (salt.length != 32 || noncePrefix.length != 7) {
@@ -37,17 +40,17 @@ public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize,
     }
 
     /** A header with fresh random salt and nonce prefix. */
-    public static ObjectHeader fresh(int compression, int dataKeyVersion, int segmentSize, SecureRandom random) {
+    public static ObjectHeader fresh(int compression, int dataKeyVersion, int segmentSize, boolean sha256, SecureRandom random) {
         byte[] salt = new byte[32];
         byte[] prefix = new byte[7];
         random.nextBytes(salt);
         random.nextBytes(prefix);
-        return new ObjectHeader(compression, dataKeyVersion, segmentSize, salt, prefix);
+        return new ObjectHeader(compression, dataKeyVersion, segmentSize, sha256, salt, prefix);
     }
 
     public byte[] encode() {
         ByteBuffer b = ByteBuffer.allocate(LENGTH);
-        b.put(MAGIC).put((byte) VERSION).put((byte) LENGTH).put((byte) compression).put((byte) 0);
+        b.put(MAGIC).put((byte) VERSION).put((byte) LENGTH).put((byte) compression).put((byte) (sha256 ? FLAG_SHA256 : 0));
         b.putInt(dataKeyVersion).putInt(segmentSize).put(salt).put(noncePrefix).put((byte) 0);
         return b.array();
     }
@@ -74,14 +77,14 @@ public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize,
         }
         int length = b.get() & 0xff;
         int compression = b.get() & 0xff;
-        int reserved1 = b.get() & 0xff;
+        int flags = b.get() & 0xff;
         int keyVersion = b.getInt();
         int segmentSize = b.getInt();
         byte[] salt = new byte[32];
         byte[] prefix = new byte[7];
         b.get(salt).get(prefix);
         int reserved2 = b.get() & 0xff;
-        if (length != LENGTH || compression > 1 || reserved1 != 0 || reserved2 != 0) {
+        if (length != LENGTH || compression > 1 || (flags & ~FLAG_SHA256) != 0 || reserved2 != 0) {
             throw integrity(what, "has a malformed header");
         }
         if (keyVersion < 1) {
@@ -90,7 +93,7 @@ public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize,
         if (!validSegmentSize(segmentSize)) {
             throw integrity(what, "has an invalid segment size " + Integer.toUnsignedString(segmentSize));
         }
-        return new ObjectHeader(compression, keyVersion, segmentSize, salt, prefix);
+        return new ObjectHeader(compression, keyVersion, segmentSize, (flags & FLAG_SHA256) != 0, salt, prefix);
     }
 
     static HoldfastException integrity(String what, String problem) {
@@ -110,6 +113,6 @@ public record ObjectHeader(int compression, int dataKeyVersion, int segmentSize,
     @Override
     public String toString() {
         return "ObjectHeader[v" + VERSION + ", compression=" + compression + ", dataKey=v" + dataKeyVersion
-                + ", segmentSize=" + segmentSize + "]";
+                + ", segmentSize=" + segmentSize + ", sha256=" + sha256 + "]";
     }
 }

@@ -18,7 +18,7 @@ import java.util.Objects;
  * authentication or breaks a rule raises {@code INTEGRITY_FAILURE} naming the object and segment,
  * and from then on every call raises it again: no further plaintext is released. End of stream is
  * reported only after the footer authenticated, matched the segments read, nothing followed it,
- * and the CRC32C (and SHA-256, when the writer recorded it) of all plaintext matched. A caller that
+ * and the CRC32C (and SHA-256, when the header says the writer recorded it) of all plaintext matched. A caller that
  * writes the plaintext somewhere must therefore treat the output as valid only after reading to
  * end of stream, and remove it on any exception.
  *
@@ -38,7 +38,7 @@ public final class OpeningInputStream extends InputStream {
     private OpeningInputStream(InputStream source, SegmentCodec codec) {
         this.source = source;
         this.codec = codec;
-        this.digest = new PlaintextDigest(true);
+        this.digest = new PlaintextDigest(codec.header().sha256());
     }
 
     /** Reads and checks the header from {@code source} and prepares to open the object {@code name}. */
@@ -122,6 +122,9 @@ public final class OpeningInputStream extends InputStream {
         Footer actual = digest.footer(index);
         if (actual.crc32c() != f.crc32c()) {
             throw ObjectHeader.integrity(what, "plaintext CRC32C does not match its footer");
+        }
+        if (f.sha256().isPresent() != codec.header().sha256()) {
+            throw ObjectHeader.integrity(what, "footer and header disagree on whether SHA-256 was recorded");
         }
         if (f.sha256().isPresent() && !MessageDigest.isEqual(f.sha256().get(), actual.sha256().orElseThrow())) {
             throw ObjectHeader.integrity(what, "plaintext SHA-256 does not match its footer");

@@ -25,10 +25,11 @@ public final class SealingOutputStream extends OutputStream {
     private Footer footer;
     private boolean failed;
 
-    public SealingOutputStream(OutputStream sink, SegmentCodec codec, boolean sha256) throws IOException {
+    /** Writes the header at once; whether SHA-256 is recorded is the header's flag. */
+    public SealingOutputStream(OutputStream sink, SegmentCodec codec) throws IOException {
         this.sink = Objects.requireNonNull(sink, "sink");
         this.codec = Objects.requireNonNull(codec, "codec");
-        this.digest = new PlaintextDigest(sha256);
+        this.digest = new PlaintextDigest(codec.header().sha256());
         this.buffer = ByteBuffer.allocate(codec.header().segmentSize());
         byte[] header = codec.header().encode();
         sink.write(header);

@@ -44,9 +44,9 @@ class SealedObjectTamperTest {
     }
 
     private byte[] seal(byte[] plain, ObjectKey name, boolean sha256) throws IOException {
-        SegmentCodec codec = SegmentCodec.of(ObjectHeader.fresh(1, 1, SEG, random), name, dataKey, repositoryId, 3);
+        SegmentCodec codec = SegmentCodec.of(ObjectHeader.fresh(1, 1, SEG, sha256, random), name, dataKey, repositoryId, 3);
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        SealingOutputStream out = new SealingOutputStream(sink, codec, sha256);
+        SealingOutputStream out = new SealingOutputStream(sink, codec);
         out.write(plain);
         out.close();
         Footer f = out.footer();
