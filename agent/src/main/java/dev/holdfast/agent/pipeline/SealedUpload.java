@@ -17,7 +17,11 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.AsyncFile;
 import io.vertx.core.streams.ReadStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,6 +62,7 @@ final class SealedUpload implements Upload {
 
     private final Context context;
     private final WorkerExecutor workers;
+    private final WorkerExecutor ordered;
     private final SegmentSealer sealer;
     private final ObjectStore store;
     private final ObjectKey key;
@@ -79,6 +84,10 @@ final class SealedUpload implements Upload {
     private StreamingUpload upload;
     private ReadStream<Buffer> source;
     private AsyncFile ownedFile;
+    /** File mode: each segment's worker reads its own range with a positional read. */
+    private FileChannel file;
+    private long fileSize;
+    private long fileOffset;
     private boolean sourcePaused;
     private boolean sourceEnded;
     private final ArrayDeque<Buffer> inbox = new ArrayDeque<>();
@@ -99,11 +108,12 @@ final class SealedUpload implements Upload {
     private boolean repump;
 
     /** @param sourceName names the source in error messages, e.g. {@code file '/var/log/x'} */
-    SealedUpload(Context context, WorkerExecutor workers, SegmentSealer sealer, ObjectStore store, ObjectKey key,
+    SealedUpload(Context context, WorkerExecutor workers, WorkerExecutor ordered, SegmentSealer sealer, ObjectStore store, ObjectKey key,
                  String sourceName, PutOptions putOptions, UploadOptions options,
                  Handler<UploadProgress> progressHandler, Clock clock) {
         this.context = context;
         this.workers = workers;
+        this.ordered = ordered;
         this.sealer = sealer;
         this.key = key;
         this.sourceName = sourceName;
@@ -153,6 +163,56 @@ final class SealedUpload implements Upload {
     @Override
     public int peakSegmentsInFlight() {
         return peakInFlight;
+    }
+
+    /**
+     * Starts a file upload: opens {@code path} read-only and takes its size on a worker, then hands
+     * out segments as ranges of the file. The bytes uploaded are the first {@code size} bytes as
+     * the upload started; a file that shrinks meanwhile fails the upload with {@code IO_ERROR}.
+     */
+    void startFile(Supplier<SegmentCodec> newCodec, Path path) {
+        context.runOnContext(v -> workers.executeBlocking(() -> {
+                    SegmentCodec c = newCodec.get();
+                    if (!java.nio.file.Files.isRegularFile(path)) {
+                        // A FIFO or device reports size 0 and would upload as an empty object.
+                        throw new HoldfastException(ErrorCode.IO_ERROR, "unable to upload " + sourceName + " as object '" + key + "': "
+                                + (java.nio.file.Files.exists(path) ? "it is not a regular file" : "it does not exist"));
+                    }
+                    FileChannel ch;
+                    try {
+                        ch = FileChannel.open(path, StandardOpenOption.READ);
+                    } catch (IOException | RuntimeException e) {
+                        throw new HoldfastException(ErrorCode.IO_ERROR, "unable to open " + sourceName + " for object '" + key
+                                + "': " + e, e);
+                    }
+                    try {
+                        return new Object[] {c, ch, ch.size()};
+                    } catch (IOException e) {
+                        ch.close();
+                        throw new HoldfastException(ErrorCode.IO_ERROR, "unable to read the size of " + sourceName + ": " + e, e);
+                    }
+                }, false)
+                .onSuccess(r -> {
+                    codec = (SegmentCodec) r[0];
+                    file = (FileChannel) r[1];
+                    fileSize = (Long) r[2];
+                    if (state != State.STARTING) {
+                        closeOwnedSource();
+                        return;
+                    }
+                    state = State.READING;
+                    try {
+                        digest = new PlaintextDigest(codec.header().sha256());
+                        upload = new StreamingUpload(store, key, putOptions, options.getPartSize(), options.getMaxInFlightParts());
+                        digestChain = Future.succeededFuture();
+                        writeChain = write(ByteBuffer.wrap(codec.header().encode()));
+                        writeChain.onFailure(this::fail);
+                        pump();
+                    } catch (RuntimeException e) {
+                        fail(e);
+                    }
+                })
+                .onFailure(this::fail));
     }
 
     private void begin(ReadStream<Buffer> s, boolean owned) {
@@ -231,6 +291,10 @@ final class SealedUpload implements Upload {
     }
 
     private void pumpOnce() {
+        if (file != null) {
+            pumpFile();
+            return;
+        }
         while (state == State.READING) {
             boolean segmentReady = formingBytes == options.getSegmentSize()
                     || (formingBytes > 0 && sourceEnded && inbox.isEmpty());
@@ -262,6 +326,39 @@ final class SealedUpload implements Upload {
     }
 
     /**
+     * File mode: hands out the next ranges of the file while there is room, then closes the object.
+     * No event-loop read chain and no intermediate buffers: each worker reads its segment with a
+     * positional read straight into the buffer it seals from, so reading scales with the workers.
+     */
+    private void pumpFile() {
+        int segmentSize = options.getSegmentSize();
+        while (state == State.READING && inFlight < maxInFlight && fileOffset < fileSize) {
+            long offset = fileOffset;
+            int length = (int) Math.min(segmentSize, fileSize - offset);
+            fileOffset += length;
+            plaintextRead += length;
+            FileChannel ch = file;
+            dispatch(plaintext -> readFully(ch, plaintext, offset, length));
+        }
+        if (state == State.READING && fileOffset >= fileSize) {
+            finishObject();
+        }
+    }
+
+    private void readFully(FileChannel ch, ByteBuffer into, long offset, int length) throws IOException {
+        into.limit(into.position() + length);
+        long at = offset;
+        while (into.hasRemaining()) {
+            int n = ch.read(into, at);
+            if (n < 0) {
+                throw new HoldfastException(ErrorCode.IO_ERROR, sourceName + " shrank while it was read for object '" + key
+                        + "' (expected " + fileSize + " bytes, it ends at " + at + ")");
+            }
+            at += n;
+        }
+    }
+
+    /**
      * Adds as much of the inbox's head to the segment being formed as fits. Only slices (views) are
      * taken here: the bytes are copied into the segment's buffer by the worker that seals it, so the
      * event loop moves no data.
@@ -284,7 +381,23 @@ final class SealedUpload implements Upload {
      * upload (which copies it); only then may the source deliver more. Its plaintext buffer goes back
      * to {@link #plaintextPool} once both the sealing and the digest are done with it.
      */
+    /** Fills a segment's plaintext buffer, on the worker that seals it. */
+    @FunctionalInterface
+    private interface Filler {
+        void fill(ByteBuffer plaintext) throws IOException;
+    }
+
     private void dispatch(List<Buffer> slices, int length) {
+        dispatch(plaintext -> {
+            for (Buffer slice : slices) {
+                int n = slice.length();
+                slice.getBytes(0, n, plaintext.array(), plaintext.arrayOffset() + plaintext.position());
+                plaintext.position(plaintext.position() + n);
+            }
+        });
+    }
+
+    private void dispatch(Filler filler) {
         long index = segments++;
         inFlight++;
         if (inFlight > peakInFlight) {
@@ -296,17 +409,13 @@ final class SealedUpload implements Upload {
         ByteBuffer reused = plaintextPool.pollFirst();
         Future<Sealed> sealed = workers.executeBlocking(() -> {
             ByteBuffer plaintext = reused != null ? reused.clear() : ByteBuffer.allocate(segmentSize);
-            for (Buffer slice : slices) {
-                int n = slice.length();
-                slice.getBytes(0, n, plaintext.array(), plaintext.arrayOffset() + plaintext.position());
-                plaintext.position(plaintext.position() + n);
-            }
+            filler.fill(plaintext);
             plaintext.flip();
             return new Sealed(plaintext, sealer.seal(c, index, plaintext));
         }, false);
         Future<Void> digested = digestChain
                 .compose(v -> sealed)
-                .compose(s -> workers.executeBlocking(() -> {
+                .compose(s -> ordered.executeBlocking(() -> {
                     d.update(s.plaintext());
                     return null;
                 }, false));
@@ -341,7 +450,7 @@ final class SealedUpload implements Upload {
         long n = segments;
         SegmentCodec c = codec;
         PlaintextDigest d = digest;
-        Future<SealedFooter> footer = digestChain.compose(v -> workers.executeBlocking(() -> {
+        Future<SealedFooter> footer = digestChain.compose(v -> ordered.executeBlocking(() -> {
             Footer f = d.footer(n);
             return new SealedFooter(f, c.sealFooter(f));
         }, false));
@@ -374,7 +483,7 @@ final class SealedUpload implements Upload {
     private Future<Void> write(ByteBuffer frame) {
         storedWritten += frame.remaining();
         StreamingUpload u = upload;
-        return workers.executeBlocking(() -> u.write(frame), false).compose(this::bridge);
+        return ordered.executeBlocking(() -> u.write(frame), false).compose(this::bridge);
     }
 
     private <T> Future<T> bridge(CompletionStage<T> stage) {
@@ -383,6 +492,7 @@ final class SealedUpload implements Upload {
 
     private void succeed(Footer footer) {
         state = State.SUCCEEDED;
+        closeOwnedSource();
         // The object is complete, so every stored byte has been acknowledged, whatever order the
         // store's acknowledgements arrived in.
         storedAcked = storedWritten;
@@ -424,6 +534,14 @@ final class SealedUpload implements Upload {
     }
 
     private void closeOwnedSource() {
+        if (file != null && (state == State.SUCCEEDED || state == State.FAILED)) {
+            // Only at the very end: in file mode workers may still be reading when the footer is chained.
+            try {
+                file.close();
+            } catch (IOException e) {
+                // A read-only file: nothing is lost if closing fails.
+            }
+        }
         if (ownedFile != null) {
             AsyncFile f = ownedFile;
             ownedFile = null;

@@ -20,7 +20,6 @@ public final class UploadOptions {
     public static final int DEFAULT_MAX_IN_FLIGHT_PARTS = 2;
     /** 0: derive the limit from the thread count, see {@link #effectiveMaxSegmentsInFlight()}. */
     public static final int DEFAULT_MAX_SEGMENTS_IN_FLIGHT = 0;
-    public static final int DEFAULT_READ_BUFFER_SIZE = 256 * 1024;
     public static final String DEFAULT_WORKER_POOL_NAME = "holdfast-seal";
     public static final int MIN_ZSTD_LEVEL = 1;
     public static final int MAX_ZSTD_LEVEL = 19;
@@ -32,7 +31,6 @@ public final class UploadOptions {
     private int partSize = DEFAULT_PART_SIZE;
     private int maxInFlightParts = DEFAULT_MAX_IN_FLIGHT_PARTS;
     private int maxSegmentsInFlight = DEFAULT_MAX_SEGMENTS_IN_FLIGHT;
-    private int readBufferSize = DEFAULT_READ_BUFFER_SIZE;
     private String workerPoolName = DEFAULT_WORKER_POOL_NAME;
 
     public UploadOptions() {
@@ -46,7 +44,6 @@ public final class UploadOptions {
         this.partSize = other.partSize;
         this.maxInFlightParts = other.maxInFlightParts;
         this.maxSegmentsInFlight = other.maxSegmentsInFlight;
-        this.readBufferSize = other.readBufferSize;
         this.workerPoolName = other.workerPoolName;
     }
 
@@ -163,24 +160,6 @@ public final class UploadOptions {
         return maxSegmentsInFlight > 0 ? maxSegmentsInFlight : 2 * threads + 2;
     }
 
-    public int getReadBufferSize() {
-        return readBufferSize;
-    }
-
-    /**
-     * Bytes per read when the pipeline opens a file itself ({@link UploadPipeline#uploadFile}). Default 256 KiB:
-     * each read is a round trip through a Vert.x worker, and at 64 KiB reading alone was measured here at
-     * 250-330 MB/s, below the pipeline's sealing rate; at 256 KiB it reached 630-870 MB/s. Larger reads
-     * gain little and, from 512 KiB, become "humongous" allocations for G1 with a 2 GiB heap.
-     */
-    public UploadOptions setReadBufferSize(int readBufferSize) {
-        if (readBufferSize < 1) {
-            throw new IllegalArgumentException("readBufferSize must be >= 1, not " + readBufferSize);
-        }
-        this.readBufferSize = readBufferSize;
-        return this;
-    }
-
     public String getWorkerPoolName() {
         return workerPoolName;
     }
@@ -199,20 +178,19 @@ public final class UploadOptions {
         return o instanceof UploadOptions u && segmentSize == u.segmentSize && zstdLevel == u.zstdLevel
                 && threads == u.threads && sha256 == u.sha256 && partSize == u.partSize
                 && maxInFlightParts == u.maxInFlightParts && maxSegmentsInFlight == u.maxSegmentsInFlight
-                && readBufferSize == u.readBufferSize && workerPoolName.equals(u.workerPoolName);
+                && workerPoolName.equals(u.workerPoolName);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(segmentSize, zstdLevel, threads, sha256, partSize, maxInFlightParts, maxSegmentsInFlight,
-                readBufferSize, workerPoolName);
+                workerPoolName);
     }
 
     @Override
     public String toString() {
         return "UploadOptions[segmentSize=" + segmentSize + ", zstdLevel=" + zstdLevel + ", threads=" + threads
                 + ", sha256=" + sha256 + ", partSize=" + partSize + ", maxInFlightParts=" + maxInFlightParts
-                + ", maxSegmentsInFlight=" + effectiveMaxSegmentsInFlight() + ", readBufferSize=" + readBufferSize
-                + ", workerPoolName=" + workerPoolName + "]";
+                + ", maxSegmentsInFlight=" + effectiveMaxSegmentsInFlight() + ", workerPoolName=" + workerPoolName + "]";
     }
 }

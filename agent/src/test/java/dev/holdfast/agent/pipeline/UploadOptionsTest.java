@@ -20,7 +20,6 @@ class UploadOptionsTest {
         assertEquals(8 * 1024 * 1024, o.getPartSize());
         assertEquals(2, o.getMaxInFlightParts());
         assertEquals(0, o.getMaxSegmentsInFlight());
-        assertEquals(256 * 1024, o.getReadBufferSize());
         assertEquals("holdfast-seal", o.getWorkerPoolName());
     }
 
@@ -43,7 +42,6 @@ class UploadOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> o.setPartSize(0));
         assertThrows(IllegalArgumentException.class, () -> o.setMaxInFlightParts(0));
         assertThrows(IllegalArgumentException.class, () -> o.setMaxSegmentsInFlight(-1));
-        assertThrows(IllegalArgumentException.class, () -> o.setReadBufferSize(0));
         assertThrows(IllegalArgumentException.class, () -> o.setWorkerPoolName(" "));
         assertEquals(new UploadOptions(), o, "a rejected value changes nothing");
     }
@@ -51,7 +49,7 @@ class UploadOptionsTest {
     @Test
     void theCopyIsIndependentAndEqual() {
         UploadOptions o = new UploadOptions().setSegmentSize(64 * 1024).setZstdLevel(1).setThreads(3).setSha256(false)
-                .setPartSize(5 * 1024 * 1024).setMaxInFlightParts(4).setMaxSegmentsInFlight(9).setReadBufferSize(4096)
+                .setPartSize(5 * 1024 * 1024).setMaxInFlightParts(4).setMaxSegmentsInFlight(9)
                 .setWorkerPoolName("p");
         UploadOptions copy = new UploadOptions(o);
         assertEquals(o, copy);

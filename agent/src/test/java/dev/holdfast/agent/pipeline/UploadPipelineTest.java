@@ -374,6 +374,17 @@ class UploadPipelineTest {
     }
 
     @Test
+    void aDirectoryOrDeviceIsRefusedRatherThanUploadedEmpty() throws Exception {
+        for (String path : new String[] {dir.toString(), "/dev/null"}) {
+            Upload upload = UploadPipeline.create(vertx, fs, keyring, repositoryId, small(1)).uploadFile(KEY, path);
+            HoldfastException e = assertInstanceOf(HoldfastException.class, failure(upload.result()));
+            assertEquals(ErrorCode.IO_ERROR, e.code());
+            assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+            assertEquals(Optional.empty(), await(fs.head(KEY)));
+        }
+    }
+
+    @Test
     void refusesAPartSizeBelowTheStoresMinimum() {
         ObjectStore s3Like = new ForwardingStore(fs) {
             @Override
