@@ -202,17 +202,22 @@ final class SealedUpload implements Upload {
                     }
                     state = State.READING;
                     try {
-                        digest = new PlaintextDigest(codec.header().sha256());
-                        upload = new StreamingUpload(store, key, putOptions, options.getPartSize(), options.getMaxInFlightParts());
-                        digestChain = Future.succeededFuture();
-                        writeChain = write(ByteBuffer.wrap(codec.header().encode()));
-                        writeChain.onFailure(this::fail);
+                        openObject();
                         pump();
                     } catch (RuntimeException e) {
                         fail(e);
                     }
                 })
                 .onFailure(this::fail));
+    }
+
+    /** Starts the object: the digest, the upload, and the header as its first bytes. */
+    private void openObject() {
+        digest = new PlaintextDigest(codec.header().sha256());
+        upload = new StreamingUpload(store, key, putOptions, options.getPartSize(), options.getMaxInFlightParts());
+        digestChain = Future.succeededFuture();
+        writeChain = write(ByteBuffer.wrap(codec.header().encode()));
+        writeChain.onFailure(this::fail);
     }
 
     private void begin(ReadStream<Buffer> s, boolean owned) {
@@ -227,11 +232,7 @@ final class SealedUpload implements Upload {
         }
         state = State.READING;
         try {
-            digest = new PlaintextDigest(codec.header().sha256());
-            upload = new StreamingUpload(store, key, putOptions, options.getPartSize(), options.getMaxInFlightParts());
-            digestChain = Future.succeededFuture();
-            writeChain = write(ByteBuffer.wrap(codec.header().encode()));
-            writeChain.onFailure(this::fail);
+            openObject();
             // Paused until pump() decides there is room, so no byte arrives before the handlers are set.
             source.pause();
             sourcePaused = true;

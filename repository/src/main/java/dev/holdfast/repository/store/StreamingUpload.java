@@ -34,6 +34,11 @@ public final class StreamingUpload {
     private long bytes;
     private CompletableFuture<ObjectStore.MultipartUpload> upload;
     private final List<CompletableFuture<Void>> pending = new ArrayList<>();
+    /**
+     * Part buffers whose upload completed, for reuse: the store borrows a part's buffer only until
+     * its future completes (ObjectStore's contract), and large buffers are costly to allocate.
+     */
+    private final java.util.ArrayDeque<ByteBuffer> free = new java.util.ArrayDeque<>();
     private Throwable failure;
     private CompletableFuture<Void> waiter;
     private boolean finished;
@@ -78,7 +83,8 @@ public final class StreamingUpload {
             bytes += data.remaining();
             while (data.hasRemaining()) {
                 if (current == null) {
-                    current = ByteBuffer.allocate(partSize);
+                    ByteBuffer reused = free.pollFirst();
+                    current = reused != null ? reused.clear() : ByteBuffer.allocate(partSize);
                 }
                 int n = Math.min(current.remaining(), data.remaining());
                 ByteBuffer slice = data.slice();
@@ -185,6 +191,8 @@ public final class StreamingUpload {
                 pending.remove(f);
                 if (t != null) {
                     fail(t);
+                } else if (part.capacity() == partSize && !finished) {
+                    free.addLast(part);
                 }
                 wake = waiter;
                 if (wake != null && (failure != null || pending.size() < maxInFlightParts)) {
