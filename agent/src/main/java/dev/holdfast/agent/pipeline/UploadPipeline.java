@@ -3,6 +3,7 @@ package dev.holdfast.agent.pipeline;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.crypto.DataKey;
+import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.crypto.Keyring;
 import dev.holdfast.repository.seal.ObjectHeader;
 import dev.holdfast.repository.seal.SegmentCodec;
@@ -112,6 +113,8 @@ public final class UploadPipeline {
             throw new HoldfastException(ErrorCode.CONFIG_INVALID, "upload part size " + this.options.getPartSize()
                     + " is below the minimum part size " + minPart + " of " + store.describe());
         }
+        // From cold, JDK 17's GCM runs under 100 MB/s until compiled (docs/format.md section 10).
+        GcmWarmUp.startInBackground();
         this.workers = vertx.createSharedWorkerExecutor(this.options.getWorkerPoolName(), this.options.getThreads());
         // A second pool, so an upload's in-order steps never wait behind another segment's sealing
         // (measured: sharing one pool capped a 2-thread upload at the speed of one). Each upload's

@@ -6,7 +6,6 @@ import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.RepositoryConfig;
-import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.crypto.KeyFile;
 import dev.holdfast.repository.seal.Footer;
 import dev.holdfast.repository.seal.OpeningInputStream;
@@ -57,7 +56,6 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GcmWarmUp.startInBackground();
         PrintWriter w = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Path root = prepare(dir.toAbsolutePath().normalize());
