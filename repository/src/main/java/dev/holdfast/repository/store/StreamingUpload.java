@@ -152,8 +152,10 @@ public final class StreamingUpload {
     }
 
     /**
-     * Aborts once every part in flight has settled: a part that lands after the abort would
-     * otherwise outlive it (a stray temp file, or a billed orphan part on S3).
+     * Aborts at once, so a failure or cancellation is reported promptly, and aborts again once the
+     * parts still in flight have settled: a part that lands after the first abort would otherwise
+     * outlive it (a stray temp file, or an orphan part S3 keeps and bills; AWS documents this race
+     * and the second abort). The returned future is the first abort's.
      */
     private CompletableFuture<Void> abortQuietly() {
         CompletableFuture<ObjectStore.MultipartUpload> u;
@@ -165,11 +167,16 @@ public final class StreamingUpload {
         if (u == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
-                .handle((v, t) -> null)
-                .thenCompose(x -> u)
-                .thenCompose(ObjectStore.MultipartUpload::abort)
-                .handle((v, t) -> null);
+        CompletableFuture<Void> first = u.thenCompose(ObjectStore.MultipartUpload::abort).handle((v, t) -> null);
+        if (!inFlight.isEmpty()) {
+            CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+                    .handle((v, t) -> null)
+                    .thenCompose(x -> first)
+                    .thenCompose(x -> u)
+                    .thenCompose(ObjectStore.MultipartUpload::abort)
+                    .handle((v, t) -> null);
+        }
+        return first;
     }
 
     // Called with the monitor held.
