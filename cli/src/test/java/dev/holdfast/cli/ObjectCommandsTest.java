@@ -130,6 +130,9 @@ class ObjectCommandsTest {
         Path in = file("in.bin", 10);
         Cli reserved = Cli.run(args("object", "put", in.toString(), "keys/evil"));
         assertEquals(2, reserved.status(), reserved::toString);
+        assertEquals(2, Cli.run(args("object", "put", in.toString(), "config.copy")).status());
+        Cli similar = Cli.run(args("object", "put", in.toString(), "configs/app.yaml"));
+        assertEquals(0, similar.status(), "only the metadata names themselves are reserved: " + similar);
         Cli badName = Cli.run(args("object", "put", in.toString(), "../escape"));
         assertEquals(2, badName.status(), badName::toString);
         assertTrue(badName.err().contains("invalid object name"), badName::toString);

@@ -16,6 +16,7 @@ import dev.holdfast.repository.seal.SegmentCodec;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.store.ObjectKey;
 import dev.holdfast.repository.store.ObjectStore;
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.PutOptions;
 import dev.holdfast.repository.store.StoreException;
 import dev.holdfast.repository.store.StreamingUpload;
@@ -33,8 +34,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +76,7 @@ public final class Repository implements AutoCloseable {
      */
     public static Repository init(ObjectStore store, KeyFile keyFile, int segmentSize, int level, String createdBy,
                                   Clock clock, SecureRandom random) {
-        List<ObjectInfo> existing = await(store.list("", Optional.empty(), 1)).objects();
+        List<ObjectInfo> existing = Futures.await(store.list("", Optional.empty(), 1)).objects();
         if (!existing.isEmpty()) {
             throw new HoldfastException(ErrorCode.REPOSITORY_NOT_EMPTY, store.describe() + " already holds objects (e.g. '"
                     + existing.get(0).key() + "'); refusing to create a repository there");
@@ -89,8 +88,8 @@ public final class Repository implements AutoCloseable {
         DataKey dk = DataKey.generate(1, random);
         writeEnvelope(store, dk, master, id, clock, random);
         byte[] json = config.toJson();
-        await(store.create(CONFIG, ByteBuffer.wrap(json), PutOptions.DEFAULT));
-        await(store.create(CONFIG_COPY, ByteBuffer.wrap(json), PutOptions.DEFAULT));
+        Futures.await(store.create(CONFIG, ByteBuffer.wrap(json), PutOptions.DEFAULT));
+        Futures.await(store.create(CONFIG_COPY, ByteBuffer.wrap(json), PutOptions.DEFAULT));
         return new Repository(store, config, master, new Keyring(master.id(), Map.of(1, dk)), clock, random);
     }
 
@@ -141,7 +140,7 @@ public final class Repository implements AutoCloseable {
     private static Optional<RepositoryConfig> tryConfig(ObjectStore store, ObjectKey key) {
         byte[] bytes;
         try {
-            bytes = await(store.get(key));
+            bytes = Futures.await(store.get(key));
         } catch (HoldfastException e) {
             if (e.code() == ErrorCode.OBJECT_NOT_FOUND) {
                 return Optional.empty();
@@ -162,7 +161,7 @@ public final class Repository implements AutoCloseable {
     /** Master key id to the data key versions it wraps, from the names under {@code keys/}. */
     private static Map<String, TreeSet<Integer>> envelopes(ObjectStore store) {
         Map<String, TreeSet<Integer>> out = new LinkedHashMap<>();
-        for (ObjectInfo o : await(store.listAll(KEYS_PREFIX))) {
+        for (ObjectInfo o : Futures.await(store.listAll(KEYS_PREFIX))) {
             KeyEnvelope.parseName(o.key()).ifPresent(n -> out.computeIfAbsent(n.masterKeyId(), k -> new TreeSet<>()).add(n.dataKeyVersion()));
         }
         return out;
@@ -173,7 +172,7 @@ public final class Repository implements AutoCloseable {
         for (boolean copy : new boolean[] {false, true}) {
             ObjectKey name = copy ? KeyEnvelope.copyName(mk.id(), version) : KeyEnvelope.name(mk.id(), version);
             try {
-                byte[] bytes = await(store.get(name));
+                byte[] bytes = Futures.await(store.get(name));
                 DataKey dk = KeyEnvelope.unwrap(bytes, KeyEnvelope.parseName(name).orElseThrow(), mk, repositoryId);
                 if (first != null) {
                     LOG.warn("{}; used its copy", first.getMessage());
@@ -190,8 +189,8 @@ public final class Repository implements AutoCloseable {
 
     private static void writeEnvelope(ObjectStore store, DataKey dk, MasterKey mk, byte[] repositoryId, Clock clock, SecureRandom random) {
         byte[] env = KeyEnvelope.wrap(dk, mk, repositoryId, clock.instant(), random);
-        await(store.create(KeyEnvelope.name(mk.id(), dk.version()), ByteBuffer.wrap(env), PutOptions.DEFAULT));
-        await(store.create(KeyEnvelope.copyName(mk.id(), dk.version()), ByteBuffer.wrap(env), PutOptions.DEFAULT));
+        Futures.await(store.create(KeyEnvelope.name(mk.id(), dk.version()), ByteBuffer.wrap(env), PutOptions.DEFAULT));
+        Futures.await(store.create(KeyEnvelope.copyName(mk.id(), dk.version()), ByteBuffer.wrap(env), PutOptions.DEFAULT));
     }
 
     /**
@@ -248,10 +247,10 @@ public final class Repository implements AutoCloseable {
                         + missing + " that " + e.getKey() + " wraps; refusing to retire " + e.getKey());
             }
         }
-        for (ObjectInfo o : await(store.listAll(KEYS_PREFIX))) {
+        for (ObjectInfo o : Futures.await(store.listAll(KEYS_PREFIX))) {
             Optional<KeyEnvelope.Name> n = KeyEnvelope.parseName(o.key());
             if (n.isPresent() && !n.get().masterKeyId().equals(master.id())) {
-                await(store.delete(o.key()));
+                Futures.await(store.delete(o.key()));
                 deleted.add(o.key());
             }
         }
@@ -260,7 +259,7 @@ public final class Repository implements AutoCloseable {
 
     /** Whether {@code name} is repository metadata that plumbing commands must not write. */
     public static boolean isReserved(ObjectKey name) {
-        return name.value().startsWith(KEYS_PREFIX) || name.value().equals("keys") || name.value().startsWith("config");
+        return name.equals(CONFIG) || name.equals(CONFIG_COPY) || name.value().equals("keys") || name.value().startsWith(KEYS_PREFIX);
     }
 
     /**
@@ -299,7 +298,7 @@ public final class Repository implements AutoCloseable {
      * fail-closed contract (the output is valid only once read to its end).
      */
     public OpeningInputStream open(ObjectKey name) throws IOException {
-        InputStream raw = await(store.openStream(name));
+        InputStream raw = Futures.await(store.openStream(name));
         try {
             return OpeningInputStream.open(raw, name, config.repositoryId(), keyring);
         } catch (IOException | RuntimeException e) {
@@ -313,7 +312,7 @@ public final class Repository implements AutoCloseable {
     }
 
     public Inspection inspect(ObjectKey name) {
-        ObjectInfo info = await(store.head(name)).orElseThrow(() -> StoreException.notFound(name));
+        ObjectInfo info = Futures.await(store.head(name)).orElseThrow(() -> StoreException.notFound(name));
         String what = "object '" + name + "'";
         if (isReserved(name)) {
             throw new HoldfastException(ErrorCode.USAGE, what + " is repository metadata (JSON), not a sealed object");
@@ -321,9 +320,9 @@ public final class Repository implements AutoCloseable {
         if (info.size() < ObjectHeader.LENGTH + Footer.SEGMENT_LENGTH) {
             throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, what + " is too short (" + info.size() + " bytes) to be a sealed object");
         }
-        ObjectHeader header = ObjectHeader.parse(await(store.getRange(name, 0, ObjectHeader.LENGTH)), what);
+        ObjectHeader header = ObjectHeader.parse(Futures.await(store.getRange(name, 0, ObjectHeader.LENGTH)), what);
         SegmentCodec codec = SegmentCodec.of(header, name, keyring.get(header.dataKeyVersion(), what), config.repositoryId(), 0);
-        byte[] tail = await(store.getRange(name, info.size() - Footer.SEGMENT_LENGTH, Footer.SEGMENT_LENGTH));
+        byte[] tail = Futures.await(store.getRange(name, info.size() - Footer.SEGMENT_LENGTH, Footer.SEGMENT_LENGTH));
         return new Inspection(info, header, codec.openFooter(ByteBuffer.wrap(tail)));
     }
 
@@ -354,19 +353,6 @@ public final class Repository implements AutoCloseable {
         return "Repository[" + store.describe() + ", id " + config.repositoryIdHex() + ", " + keyring + "]";
     }
 
-    /** Waits for a store future, unwrapping to the HoldfastException inside. */
-    public static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            if (h != null) {
-                throw h;
-            }
-            throw new HoldfastException(ErrorCode.INTERNAL, String.valueOf(e.getCause()), e.getCause());
-        }
-    }
-
     /** An OutputStream over a StreamingUpload: write waits for back-pressure, close finishes the object. */
     private static final class UploadStream extends OutputStream {
         private final StreamingUpload upload;
@@ -382,12 +368,12 @@ public final class Repository implements AutoCloseable {
 
         @Override
         public void write(byte[] b, int off, int len) {
-            await(upload.write(ByteBuffer.wrap(b, off, len)));
+            Futures.await(upload.write(ByteBuffer.wrap(b, off, len)));
         }
 
         @Override
         public void close() {
-            await(upload.finish());
+            Futures.await(upload.finish());
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.holdfast.repository;
 
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectStore;
 import dev.holdfast.repository.store.RetryPolicy;
 import dev.holdfast.repository.store.RetryingObjectStore;
@@ -29,7 +30,7 @@ final class StoreFactory {
         } else {
             b.defaultCredentials();
         }
-        S3ObjectStore store = Repository.await(S3ObjectStore.open(b.build()));
+        S3ObjectStore store = Futures.await(S3ObjectStore.open(b.build()));
         return RetryingObjectStore.wrap(store, RetryPolicy.DEFAULT);
     }
 }

@@ -1,5 +1,6 @@
 package dev.holdfast.repository;
 
+import dev.holdfast.repository.store.Futures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -55,7 +56,7 @@ class RepositoryTest {
     }
 
     private static Map<String, Long> sizes(ObjectStore store, String prefix) {
-        return Repository.await(store.listAll(prefix)).stream().collect(Collectors.toMap(o -> o.key().value(), ObjectInfo::size));
+        return Futures.await(store.listAll(prefix)).stream().collect(Collectors.toMap(o -> o.key().value(), ObjectInfo::size));
     }
 
     @Test
@@ -64,7 +65,7 @@ class RepositoryTest {
         byte[] data = "hello holdfast".getBytes();
         try (Repository repo = init(key)) {
             repo.put(ObjectKey.of("a/b"), new ByteArrayInputStream(data), true);
-            List<String> names = Repository.await(repo.store().listAll("")).stream().map(o -> o.key().value()).toList();
+            List<String> names = Futures.await(repo.store().listAll("")).stream().map(o -> o.key().value()).toList();
             String mk = key.current().id();
             assertEquals(List.of("a/b", "config", "config.copy", "keys/" + mk + "/dk-00000001", "keys/" + mk + "/dk-00000001.copy"), names);
         }
@@ -79,7 +80,7 @@ class RepositoryTest {
     @Test
     void initRefusesANonEmptyLocation() {
         try (ObjectStore s = store()) {
-            Repository.await(s.create(ObjectKey.of("something"), ByteBuffer.allocate(1), PutOptions.DEFAULT));
+            Futures.await(s.create(ObjectKey.of("something"), ByteBuffer.allocate(1), PutOptions.DEFAULT));
         }
         HoldfastException e = assertThrows(HoldfastException.class, () -> init(key("k")));
         assertEquals(ErrorCode.REPOSITORY_NOT_EMPTY, e.code());
@@ -209,7 +210,7 @@ class RepositoryTest {
                 }
             };
             assertThrows(IOException.class, () -> repo.put(ObjectKey.of("data/partial"), failing, false));
-            assertTrue(Repository.await(repo.store().head(ObjectKey.of("data/partial"))).isEmpty());
+            assertTrue(Futures.await(repo.store().head(ObjectKey.of("data/partial"))).isEmpty());
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.holdfast.cli.demo;
 
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Version;
 import dev.holdfast.error.ErrorCode;
@@ -90,7 +91,7 @@ public final class DemoCommand implements Callable<Integer> {
                 names.add(name);
             }
             double putSecs = (System.nanoTime() - tPut) / 1e9;
-            List<ObjectInfo> listed = Repository.await(repo.store().listAll("files/"));
+            List<ObjectInfo> listed = Futures.await(repo.store().listAll("files/"));
             long stored = listed.stream().mapToLong(ObjectInfo::size).sum();
             w.printf("4. sealed every file (zstd + AES-256-GCM, per-object keys) in %.2f s: %s -> %s stored (%.0f%%)%n",
                     putSecs, human(sampleBytes), human(stored), 100.0 * stored / Math.max(1, sampleBytes));
@@ -140,7 +141,7 @@ public final class DemoCommand implements Callable<Integer> {
         byte[] bytes = Files.readAllBytes(original);
         bytes[bytes.length / 2] ^= 0x01;
         ObjectKey copy = ObjectKey.of("tampered/" + victim.fileName());
-        Repository.await(repo.store().create(copy, java.nio.ByteBuffer.wrap(Files.readAllBytes(original)), dev.holdfast.repository.store.PutOptions.DEFAULT));
+        Futures.await(repo.store().create(copy, java.nio.ByteBuffer.wrap(Files.readAllBytes(original)), dev.holdfast.repository.store.PutOptions.DEFAULT));
         try {
             Files.write(repoDir.resolve(copy.value()), bytes);
             try (OpeningInputStream in = repo.open(copy)) {
@@ -153,7 +154,7 @@ public final class DemoCommand implements Callable<Integer> {
             }
             return "an object copied under a new name with one flipped bit was refused: " + e.getMessage();
         } finally {
-            Repository.await(repo.store().delete(copy));
+            Futures.await(repo.store().delete(copy));
         }
     }
 

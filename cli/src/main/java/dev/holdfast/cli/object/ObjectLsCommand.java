@@ -1,5 +1,6 @@
 package dev.holdfast.cli.object;
 
+import dev.holdfast.repository.store.Futures;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Json;
@@ -43,7 +44,7 @@ public final class ObjectLsCommand implements Callable<Integer> {
             Repository.readConfig(store);
             Optional<String> token = Optional.empty();
             do {
-                ListPage page = Repository.await(store.list(prefix, token, 1000));
+                ListPage page = Futures.await(store.list(prefix, token, 1000));
                 for (ObjectInfo o : page.objects()) {
                     count++;
                     bytes += o.size();

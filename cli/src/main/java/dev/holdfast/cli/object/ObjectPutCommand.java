@@ -1,5 +1,6 @@
 package dev.holdfast.cli.object;
 
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Json;
 import dev.holdfast.cli.RepositoryOptions;
@@ -54,7 +55,7 @@ public final class ObjectPutCommand implements Callable<Integer> {
         long stored;
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random()); InputStream in = input()) {
             footer = repo.put(key, in, !noSha256);
-            stored = Repository.await(repo.store().head(key)).map(i -> i.size()).orElse(-1L);
+            stored = Futures.await(repo.store().head(key)).map(i -> i.size()).orElse(-1L);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         var w = spec.commandLine().getOut();

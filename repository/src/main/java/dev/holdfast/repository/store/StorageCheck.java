@@ -11,8 +11,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * {@code repo check-storage}: the operations Holdfast relies on, run against a real store under
@@ -51,35 +49,35 @@ public final class StorageCheck {
         byte[] largeData = bytes(part * 2 + 4321);
         List<Action> actions = List.of(
                 () -> {
-                    await(store.create(small, ByteBuffer.wrap(smallData), PutOptions.DEFAULT));
+                    Futures.await(store.create(small, ByteBuffer.wrap(smallData), PutOptions.DEFAULT));
                     return "4096 bytes";
                 },
                 () -> {
-                    expect(Arrays.equals(smallData, await(store.get(small))), "read back different bytes");
+                    expect(Arrays.equals(smallData, Futures.await(store.get(small))), "read back different bytes");
                     return "identical";
                 },
                 () -> {
-                    byte[] r = await(store.getRange(small, 1000, 100));
+                    byte[] r = Futures.await(store.getRange(small, 1000, 100));
                     expect(Arrays.equals(Arrays.copyOfRange(smallData, 1000, 1100), r), "range read returned the wrong bytes");
                     return "bytes 1000-1099 identical";
                 },
                 () -> {
                     try {
-                        await(store.create(small, ByteBuffer.wrap(bytes(10)), PutOptions.DEFAULT));
+                        Futures.await(store.create(small, ByteBuffer.wrap(bytes(10)), PutOptions.DEFAULT));
                     } catch (HoldfastException e) {
                         if (e.code() != ErrorCode.OBJECT_EXISTS) {
                             throw e;
                         }
-                        expect(Arrays.equals(smallData, await(store.get(small))), "the refused write changed the object");
+                        expect(Arrays.equals(smallData, Futures.await(store.get(small))), "the refused write changed the object");
                         return store.capabilities().atomicCreate() ? "refused by the store" : "refused (emulated check)";
                     }
                     throw new HoldfastException(ErrorCode.STORE_ERROR, "the store overwrote an existing object");
                 },
                 () -> {
                     StreamingUpload up = new StreamingUpload(store, large, PutOptions.DEFAULT, part, 2);
-                    await(up.write(ByteBuffer.wrap(largeData)));
-                    await(up.finish());
-                    try (InputStream in = await(store.openStream(large))) {
+                    Futures.await(up.write(ByteBuffer.wrap(largeData)));
+                    Futures.await(up.finish());
+                    try (InputStream in = Futures.await(store.openStream(large))) {
                         MessageDigest a = MessageDigest.getInstance("SHA-256");
                         expect(Arrays.equals(a.digest(largeData), MessageDigest.getInstance("SHA-256").digest(in.readAllBytes())),
                                 "multipart object read back different bytes");
@@ -87,24 +85,24 @@ public final class StorageCheck {
                     return "3 parts of " + part + " bytes, read back identical";
                 },
                 () -> {
-                    ObjectStore.MultipartUpload up = await(store.startMultipart(aborted, PutOptions.DEFAULT));
-                    await(up.uploadPart(1, ByteBuffer.wrap(bytes(part))));
-                    await(up.abort());
-                    expect(await(store.head(aborted)).isEmpty(), "an aborted upload became visible");
+                    ObjectStore.MultipartUpload up = Futures.await(store.startMultipart(aborted, PutOptions.DEFAULT));
+                    Futures.await(up.uploadPart(1, ByteBuffer.wrap(bytes(part))));
+                    Futures.await(up.abort());
+                    expect(Futures.await(store.head(aborted)).isEmpty(), "an aborted upload became visible");
                     return "nothing visible";
                 },
                 () -> {
-                    List<ObjectInfo> listed = await(store.listAll(prefix));
+                    List<ObjectInfo> listed = Futures.await(store.listAll(prefix));
                     expect(listed.size() == 2 && listed.get(0).key().equals(large) && listed.get(1).key().equals(small),
                             "listing returned " + listed.stream().map(ObjectInfo::key).toList());
-                    ListPage page = await(store.list(prefix, Optional.empty(), 1));
+                    ListPage page = Futures.await(store.list(prefix, Optional.empty(), 1));
                     expect(page.objects().size() == 1 && page.next().isPresent(), "pagination did not return a continuation");
                     return "2 objects, in order, paginated";
                 },
                 () -> {
-                    await(store.delete(small));
-                    await(store.delete(large));
-                    expect(await(store.listAll(prefix)).isEmpty(), "deleted objects are still listed");
+                    Futures.await(store.delete(small));
+                    Futures.await(store.delete(large));
+                    expect(Futures.await(store.listAll(prefix)).isEmpty(), "deleted objects are still listed");
                     return "gone";
                 });
         List<String> names = List.of("create", "get", "range get", "create refuses overwrite", "multipart upload",
@@ -128,7 +126,7 @@ public final class StorageCheck {
     private void cleanUp(ObjectKey... keys) {
         for (ObjectKey k : keys) {
             try {
-                await(store.delete(k));
+                Futures.await(store.delete(k));
             } catch (RuntimeException ignored) {
                 // best effort: the step that failed is what the report is about
             }
@@ -144,15 +142,6 @@ public final class StorageCheck {
     private static void expect(boolean condition, String problem) {
         if (!condition) {
             throw new HoldfastException(ErrorCode.STORE_ERROR, problem);
-        }
-    }
-
-    private static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.STORE_ERROR, String.valueOf(e.getCause()), e.getCause());
         }
     }
 }

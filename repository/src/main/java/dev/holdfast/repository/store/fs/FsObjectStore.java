@@ -71,16 +71,12 @@ public final class FsObjectStore implements ObjectStore {
     }
 
     /**
-     * Opens (creating the directory if needed) a store rooted at {@code root}, and sweeps temporary
-     * files left by crashed writers that are older than a day.
+     * Opens a store rooted at {@code root} and sweeps temporary files left by crashed writers that
+     * are older than a day. Nothing is created until the first write, so a read-only command on a
+     * mistyped path leaves no directory behind (it finds no objects).
      */
     public static FsObjectStore open(Path root, Clock clock) {
         Path abs = root.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(abs.resolve(TEMP_DIR));
-        } catch (IOException e) {
-            throw translate(e, "create repository directory " + abs);
-        }
         FsObjectStore store = new FsObjectStore(abs, clock, Math.max(4, Runtime.getRuntime().availableProcessors() * 2));
         store.sweepTemp();
         return store;
@@ -126,6 +122,7 @@ public final class FsObjectStore implements ObjectStore {
         return run(() -> {
             refuseLock(options);
             Path dir = temp.resolve("upload-" + randomName());
+            Files.createDirectories(temp);
             Files.createDirectory(dir);
             return new FsUpload(key, dir);
         });
@@ -288,6 +285,7 @@ public final class FsObjectStore implements ObjectStore {
     }
 
     private Path newTempFile() throws IOException {
+        Files.createDirectories(temp);
         Path p = temp.resolve(randomName() + ".tmp");
         Files.createFile(p);
         return p;
@@ -306,6 +304,9 @@ public final class FsObjectStore implements ObjectStore {
     }
 
     private void sweepTemp() {
+        if (!Files.isDirectory(temp)) {
+            return;
+        }
         long cutoff = clock.millis() - TEMP_MAX_AGE.toMillis();
         try (Stream<Path> entries = Files.list(temp)) {
             for (Path p : (Iterable<Path>) entries::iterator) {
