@@ -1,9 +1,13 @@
 package dev.holdfast.cli;
 
+import dev.holdfast.cli.agent.AgentCommand;
 import dev.holdfast.cli.demo.DemoCommand;
 import dev.holdfast.cli.keys.KeysCommand;
+import dev.holdfast.cli.list.ListCommand;
 import dev.holdfast.cli.object.ObjectCommand;
 import dev.holdfast.cli.repo.RepoCommand;
+import dev.holdfast.cli.wal.WalFetchCommand;
+import dev.holdfast.cli.wal.WalPushCommand;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import java.io.PrintWriter;
@@ -16,7 +20,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "holdfast", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
-        subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, DemoCommand.class,
+                WalPushCommand.class, WalFetchCommand.class, ListCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

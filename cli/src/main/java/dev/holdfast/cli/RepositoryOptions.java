@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * {@code /etc/holdfast/agent.yaml}), or {@code --repo URL --key-file FILE} for break-glass use.
  */
 public final class RepositoryOptions {
-    static final Path DEFAULT_CONFIG = Path.of("/etc/holdfast/agent.yaml");
+    public static final Path DEFAULT_CONFIG = Path.of("/etc/holdfast/agent.yaml");
 
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (default: $HOLDFAST_CONFIG, then /etc/holdfast/agent.yaml).")
     Path config;
@@ -63,19 +63,29 @@ public final class RepositoryOptions {
         return keyFile != null ? keyFile : location().keyFile();
     }
 
+    /**
+     * The configuration file in use, or empty with {@code --repo} (break-glass use without one).
+     * Fails like {@link #location()} when neither is given.
+     */
+    public Optional<Path> configFileInUse() {
+        return repo != null ? Optional.empty() : Optional.of(configFile());
+    }
+
     private Path configFile() {
-        if (config != null) {
-            return config;
+        return resolveConfig(config).orElseThrow(() -> new HoldfastException(ErrorCode.USAGE, "no repository given: pass --config FILE,"
+                + " set HOLDFAST_CONFIG, or pass --repo URL --key-file FILE (" + DEFAULT_CONFIG + " does not exist)"));
+    }
+
+    /** The configuration file: {@code explicit} (--config), else $HOLDFAST_CONFIG, else the default file when it exists. */
+    public static Optional<Path> resolveConfig(Path explicit) {
+        if (explicit != null) {
+            return Optional.of(explicit);
         }
         String env = System.getenv("HOLDFAST_CONFIG");
         if (env != null && !env.isBlank()) {
-            return Path.of(env);
+            return Optional.of(Path.of(env));
         }
-        if (Files.exists(DEFAULT_CONFIG)) {
-            return DEFAULT_CONFIG;
-        }
-        throw new HoldfastException(ErrorCode.USAGE, "no repository given: pass --config FILE, set HOLDFAST_CONFIG, "
-                + "or pass --repo URL --key-file FILE (" + DEFAULT_CONFIG + " does not exist)");
+        return Files.exists(DEFAULT_CONFIG) ? Optional.of(DEFAULT_CONFIG) : Optional.empty();
     }
 
     /** Opens the store only (no key needed). */

@@ -33,7 +33,7 @@ class ConfigAndUsageTest {
     void unknownKeysWrongTypesAndMissingKeysAreRefusedByName() throws Exception {
         Cli unknownTop = Cli.run("object", "ls", "--config", config("repositry:\n  url: file:///x\n").toString());
         assertEquals(3, unknownTop.status(), unknownTop::toString);
-        assertTrue(unknownTop.err().contains("agent.yaml") && unknownTop.err().contains("'repositry'"), unknownTop::toString);
+        assertTrue(unknownTop.err().contains("agent.yaml") && unknownTop.err().contains("repositry: unknown key"), unknownTop::toString);
 
         Cli unknownRepo = Cli.run("object", "ls", "--config",
                 config("repository:\n  url: file:///x\n  key_file: /k\n  bucket: b\n").toString());
@@ -75,7 +75,7 @@ class ConfigAndUsageTest {
         for (String[] cmd : new String[][] {{"--help"}, {"keys", "--help"}, {"keys", "init", "--help"}, {"keys", "rotate", "--help"},
                 {"keys", "retire", "--help"}, {"keys", "export", "--help"}, {"keys", "import", "--help"}, {"repo", "init", "--help"},
                 {"repo", "check-storage", "--help"}, {"object", "put", "--help"}, {"object", "get", "--help"},
-                {"object", "ls", "--help"}, {"object", "inspect", "--help"}, {"demo", "--help"}}) {
+                {"object", "ls", "--help"}, {"object", "inspect", "--help"}, {"demo", "--help"}, {"agent", "--help"}, {"agent", "run", "--help"}}) {
             Cli r = Cli.run(cmd);
             assertEquals(0, r.status(), r::toString);
             assertTrue(r.out().contains("Usage:"), r::toString);

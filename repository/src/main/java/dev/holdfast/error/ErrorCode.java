@@ -7,8 +7,8 @@ import java.util.Locale;
  *
  * <p>Contract: a code's {@link #code()} string, {@link #exitStatus()} and {@link #httpStatus()}
  * never change once released; new codes may be added. docs/errors.md lists them. Exit statuses stay
- * below 126 so that PostgreSQL treats a failing {@code restore_command} as "not available" rather
- * than fatal.
+ * below 126; {@code wal-fetch} alone maps every failure but "not found" to 126 on purpose, so that
+ * PostgreSQL stops recovery rather than end it early (docs/errors.md).
  */
 public enum ErrorCode {
     /** A bug or an unexpected condition; the message says what. */
@@ -44,7 +44,20 @@ public enum ErrorCode {
     /** The object store refused the credentials or the operation. */
     STORE_ACCESS_DENIED(23, 403),
     /** The object store failed in a way that retrying will not fix. */
-    STORE_ERROR(24, 502);
+    STORE_ERROR(24, 502),
+
+    /** The database (or other source) server could not be reached. */
+    SOURCE_UNAVAILABLE(30, 503),
+    /** The source server refused the credentials. */
+    SOURCE_AUTH_FAILED(31, 403),
+    /** The source server refused a request; the message carries its error (SQLSTATE for PostgreSQL). */
+    SOURCE_ERROR(32, 502),
+    /** WAL needed for continuity is gone from the server and not in the repository: a gap. */
+    WAL_GAP(33, 409),
+    /** The source is not the cluster the repository's WAL belongs to (system id, segment size, version). */
+    SOURCE_MISMATCH(34, 409),
+    /** No agent answers on the control socket. */
+    AGENT_UNAVAILABLE(40, 503);
 
     private final int exitStatus;
     private final int httpStatus;

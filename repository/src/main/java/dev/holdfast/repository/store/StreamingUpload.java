@@ -10,7 +10,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Writes one object from a stream of bytes of unknown length, holding at most
- * {@code (maxInFlightParts + 1) * partSize} bytes: the part being filled plus the parts being
+ * {@code (maxInFlightParts + 1) * partSize} bytes: the part being filled (which starts small and grows
+ * to the part size, so a small object costs about its own size) plus the parts being
  * uploaded. That bound is configuration, not luck.
  *
  * <p>An object that fits in one part is written with a single {@link ObjectStore#create}; a larger
@@ -26,6 +27,8 @@ public final class StreamingUpload {
     private final ObjectStore store;
     private final ObjectKey key;
     private final PutOptions options;
+    /** The first buffer of an upload; it doubles up to the part size as bytes arrive. */
+    static final int INITIAL_BUFFER = 64 * 1024;
     private final int partSize;
     private final int maxInFlightParts;
 
@@ -84,14 +87,22 @@ public final class StreamingUpload {
             while (data.hasRemaining()) {
                 if (current == null) {
                     ByteBuffer reused = free.pollFirst();
-                    current = reused != null ? reused.clear() : ByteBuffer.allocate(partSize);
+                    current = reused != null ? reused.clear()
+                            : ByteBuffer.allocate((int) Math.min(partSize, Math.max(INITIAL_BUFFER, data.remaining())));
+                } else if (!current.hasRemaining()) {
+                    // Grow towards partSize: a small object costs about its size, not a whole part.
+                    ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(partSize,
+                            Math.max(2L * current.capacity(), (long) current.capacity() + data.remaining())));
+                    current.flip();
+                    bigger.put(current);
+                    current = bigger;
                 }
                 int n = Math.min(current.remaining(), data.remaining());
                 ByteBuffer slice = data.slice();
                 slice.limit(n);
                 current.put(slice);
                 data.position(data.position() + n);
-                if (!current.hasRemaining()) {
+                if (!current.hasRemaining() && current.capacity() == partSize) {
                     current.flip();
                     sendPart(current);
                     current = null;

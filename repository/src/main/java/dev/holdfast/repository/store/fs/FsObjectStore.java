@@ -17,6 +17,8 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -174,32 +176,35 @@ public final class FsObjectStore implements ObjectStore {
             List<ObjectInfo> all = new ArrayList<>();
             Path base = listBase(prefix);
             if (base != null && Files.isDirectory(base)) {
-                try (Stream<Path> walk = Files.walk(base)) {
-                    walk.forEach(p -> {
-                        if (p.equals(base)) {
-                            return;
-                        }
+                // walkFileTree rather than Files.walk: an entry deleted while we list (retention, a
+                // writer cleaning up) must drop out of the listing, not fail it.
+                Files.walkFileTree(base, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path p, BasicFileAttributes a) {
                         String rel = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-                        if (!rel.startsWith(prefix) || !ObjectKey.isValid(rel)) {
-                            return;
+                        if (a.isRegularFile() && rel.startsWith(prefix) && ObjectKey.isValid(rel)
+                                && (continuation.isEmpty() || rel.compareTo(continuation.get()) > 0)) {
+                            all.add(info(ObjectKey.of(rel), a));
                         }
-                        if (continuation.isPresent() && rel.compareTo(continuation.get()) <= 0) {
-                            return;
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                        if (e instanceof NoSuchFileException) {
+                            return FileVisitResult.CONTINUE; // deleted while listing: not part of the listing
                         }
-                        try {
-                            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                            if (a.isRegularFile()) {
-                                all.add(info(ObjectKey.of(rel), a));
-                            }
-                        } catch (NoSuchFileException gone) {
-                            // deleted while listing: not part of the listing
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
+                        throw e;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                        if (e != null && !(e instanceof NoSuchFileException)) {
+                            throw e;
                         }
-                    });
-                } catch (UncheckedIOException e) {
-                    throw e.getCause();
-                }
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
             }
             all.sort(Comparator.comparing(ObjectInfo::key));
             if (all.size() <= maxKeys) {

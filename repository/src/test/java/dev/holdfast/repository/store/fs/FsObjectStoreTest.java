@@ -33,4 +33,25 @@ class FsObjectStoreTest extends ObjectStoreContract {
         }
         assertTrue(Files.notExists(missing), "a read-only open must not create the repository directory");
     }
+
+    @Test
+    void objectsDeletedWhileListingDropOutInsteadOfFailingTheListing() throws Exception {
+        try (FsObjectStore s = FsObjectStore.open(dir.resolve("r"), Clock.systemUTC())) {
+            for (int round = 0; round < 20; round++) {
+                java.util.List<ObjectKey> keys = new java.util.ArrayList<>();
+                for (int i = 0; i < 200; i++) {
+                    ObjectKey k = ObjectKey.of("wal/main/" + (i % 7) + "/part-" + round + "-" + i);
+                    s.create(k, java.nio.ByteBuffer.wrap(new byte[] {1}), dev.holdfast.repository.store.PutOptions.DEFAULT).join();
+                    keys.add(k);
+                }
+                Thread deleter = new Thread(() -> keys.forEach(k -> s.delete(k).join()));
+                deleter.start();
+                while (deleter.isAlive()) {
+                    s.listAll("wal/").join(); // must not fail with a vanished file or directory
+                }
+                deleter.join();
+                assertTrue(s.listAll("wal/").join().isEmpty());
+            }
+        }
+    }
 }

@@ -1,0 +1,2 @@
+/** {@code holdfast agent ...}: running the agent daemon in the foreground. */
+package dev.holdfast.cli.agent;

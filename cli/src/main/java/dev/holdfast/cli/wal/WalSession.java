@@ -1,0 +1,61 @@
+package dev.holdfast.cli.wal;
+
+import dev.holdfast.agent.pipeline.UploadOptions;
+import dev.holdfast.agent.pipeline.UploadPipeline;
+import dev.holdfast.agent.wal.WalRepository;
+import dev.holdfast.cli.Ambient;
+import dev.holdfast.cli.RepositoryOptions;
+import dev.holdfast.error.ErrorCode;
+import dev.holdfast.error.HoldfastException;
+import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.wal.WalLayout;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** A short-lived Vert.x, repository and upload pipeline for one CLI WAL command. */
+final class WalSession implements AutoCloseable {
+    final Vertx vertx;
+    final Repository repository;
+    final UploadPipeline pipeline;
+
+    WalSession(RepositoryOptions options) {
+        this.repository = options.open(Ambient.clock(), Ambient.random());
+        this.vertx = Vertx.vertx();
+        UploadOptions uo = new UploadOptions().setSha256(true).setSegmentSize(repository.config().segmentSize())
+                .setZstdLevel(repository.config().compressionLevel()).setWorkerPoolName("holdfast-cli-seal");
+        this.pipeline = UploadPipeline.create(vertx, repository.store(), repository.keyring(), repository.config().repositoryId(), uo,
+                Ambient.clock(), Ambient.random());
+    }
+
+    WalRepository walRepository(WalLayout layout) {
+        return new WalRepository(vertx, repository, pipeline, layout, Ambient.clock());
+    }
+
+    /** Waits for {@code f} from this (non-Vert.x) thread; rethrows its HoldfastException. */
+    static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(1, TimeUnit.HOURS);
+        } catch (ExecutionException e) {
+            HoldfastException h = HoldfastException.find(e);
+            throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, String.valueOf(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
+        } catch (TimeoutException e) {
+            throw new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "timed out after an hour", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            await(pipeline.close());
+            await(vertx.close());
+        } finally {
+            repository.close();
+        }
+    }
+}
