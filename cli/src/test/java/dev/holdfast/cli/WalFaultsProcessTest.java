@@ -295,8 +295,14 @@ class WalFaultsProcessTest {
                 Lsn target = Lsn.parse(pg.psql("SELECT pg_current_wal_flush_lsn()"));
                 waitFor("stream mode to catch up to " + target, Duration.ofSeconds(150), () -> durable(cfg, "main").compareTo(target) >= 0);
                 String lastSegment = WalSegmentName.of(1, target.plus(-1), 1 << 20).toString();
-                waitFor("archive mode to catch up to " + lastSegment, Duration.ofSeconds(150), () ->
-                        pg.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").compareTo(lastSegment) >= 0);
+                try {
+                    waitFor("archive mode to catch up to " + lastSegment, Duration.ofSeconds(150), () ->
+                            pg.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").compareTo(lastSegment) >= 0);
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; pg_stat_archiver: "
+                            + pg.psql("SELECT archived_count, last_archived_wal, failed_count, last_failed_wal, last_failed_time FROM pg_stat_archiver")
+                            + "; .ready files: " + readyCount(pg) + "\n--- agent log tail\n" + tail(dir.resolve("agent.log")), e);
+                }
                 assertNeverAhead(pg, cfg);
                 waitFor("the RPO to fall back to 0", Duration.ofSeconds(30), () -> {
                     try {
@@ -308,6 +314,14 @@ class WalFaultsProcessTest {
                 verifyAgainstServer(pg, cfg, "main", target, false);
                 verifyAgainstServer(pg, cfg, "arch", target, false);
             }
+        }
+    }
+
+    private static long readyCount(PgCluster pg) {
+        try (var files = Files.list(pg.walDir().resolve("archive_status"))) {
+            return files.filter(f -> f.toString().endsWith(".ready")).count();
+        } catch (IOException e) {
+            return -1;
         }
     }
 

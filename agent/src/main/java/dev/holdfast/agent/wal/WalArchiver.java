@@ -67,7 +67,8 @@ import org.slf4j.LoggerFactory;
  * PostgreSQL archives them) and uploads up to {@code parallel} of those files in the background.
  * Results are remembered by name, size and modification time; a push of a file already in flight
  * or durable waits for that upload and then compares the pushed bytes' SHA-256 with the stored
- * one before answering. The data directory is only read: nothing is created, renamed or deleted
+ * one before answering. A failed upload (the store is down) is tried again by a later scan, at
+ * most every {@link #RETRY_AFTER}, so a backlog drains in parallel once the store is back. The data directory is only read: nothing is created, renamed or deleted
  * there (PostgreSQL owns {@code .ready}/{@code .done}). When it cannot be read, the archiver logs
  * once and works without look-ahead.
  *
@@ -85,6 +86,8 @@ import org.slf4j.LoggerFactory;
 public final class WalArchiver {
     public static final int DEFAULT_PARALLEL = 4;
     public static final Duration DEFAULT_SCAN_INTERVAL = Duration.ofSeconds(1);
+    /** How long a failed look-ahead upload of an unchanged file waits before it is tried again. */
+    static final Duration RETRY_AFTER = Duration.ofSeconds(5);
     private static final Logger LOG = LoggerFactory.getLogger(WalArchiver.class);
 
     private final Vertx vertx;
@@ -123,6 +126,8 @@ public final class WalArchiver {
         final long size;
         final long mtime;
         final Future<WalRepository.Stored> result;
+        /** When the upload failed (clock millis); 0 while in flight or once stored. Guarded by the archiver. */
+        long failedAt;
 
         Entry(long size, long mtime, Future<WalRepository.Stored> result) {
             this.size = size;
@@ -405,18 +410,25 @@ public final class WalArchiver {
                 break;
             }
             Entry e = entries.get(c.name());
-            if (e != null && e.size == c.size() && e.mtime == c.mtime()) {
+            if (e != null && !e.result.isComplete()) {
                 continue;
             }
-            if (e != null && !e.result.isComplete()) {
+            // The same file again: done when stored; retried once RETRY_AFTER has passed since it
+            // failed (the store was down), so a backlog drains in parallel when the store is back
+            // instead of one archive_command call at a time.
+            if (e != null && e.size == c.size() && e.mtime == c.mtime() && (e.result.succeeded() || now - e.failedAt < RETRY_AFTER.toMillis())) {
                 continue;
             }
             inFlight++;
             Promise<WalRepository.Stored> promise = Promise.promise();
-            entries.put(c.name(), new Entry(c.size(), c.mtime(), promise.future()));
+            Entry entry = new Entry(c.size(), c.mtime(), promise.future());
+            entries.put(c.name(), entry);
             upload(c).onComplete(ar -> {
                 synchronized (this) {
                     inFlight--;
+                    if (ar.failed()) {
+                        entry.failedAt = Math.max(1, clock.millis());
+                    }
                 }
                 if (ar.failed()) {
                     LOG.debug("source {}: look-ahead upload of {} failed: {}", source, c.name(), ar.cause().toString());

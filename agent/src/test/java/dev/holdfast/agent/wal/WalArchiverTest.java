@@ -181,6 +181,31 @@ class WalArchiverTest {
     }
 
     @Test
+    void aFailedLookAheadUploadIsTriedAgainWithoutAPush() throws Exception {
+        String name = "000000010000000000000003";
+        Files.write(dataDir.resolve("pg_wal").resolve(name), TestWal.segment(SYSID, name, 1));
+        Files.createFile(dataDir.resolve("pg_wal/archive_status/" + name + ".ready"));
+        AtomicInteger calls = new AtomicInteger();
+        WalArchiver a = new WalArchiver(vertx, "main", layout -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "the store is down (test)");
+            }
+            return new WalRepository(vertx, repo, pipeline, layout, Clock.systemUTC());
+        }, dataDir, 2, Duration.ofMillis(100), Clock.systemUTC(), registry);
+        a.start();
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!stored(name) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(stored(name), "the look-ahead tried again after its first upload failed");
+            assertTrue(calls.get() >= 2, "the first attempt failed: " + calls);
+        } finally {
+            a.stop();
+        }
+    }
+
+    @Test
     void anUnreadableDataDirectoryOnlyTurnsLookAheadOff() {
         dataDir = dir.resolve("missing");
         WalArchiver a = archiver(2);
