@@ -56,8 +56,14 @@ public enum ErrorCode {
     WAL_GAP(33, 409),
     /** The source is not the cluster the repository's WAL belongs to (system id, segment size, version). */
     SOURCE_MISMATCH(34, 409),
+    /** The WAL a base backup needs (start to stop LSN) did not reach the repository in time; no manifest was written. */
+    WAL_TIMEOUT(35, 504),
     /** No agent answers on the control socket. */
-    AGENT_UNAVAILABLE(40, 503);
+    AGENT_UNAVAILABLE(40, 503),
+    /** A restore target outside {@code restore.allowed_targets}, or escaping it ({@code ..}, a symlink). Nothing was written. */
+    TARGET_NOT_ALLOWED(50, 403),
+    /** A restore target that is not empty, without {@code --overwrite}. Nothing was written. */
+    TARGET_NOT_EMPTY(51, 409);
 
     private final int exitStatus;
     private final int httpStatus;
