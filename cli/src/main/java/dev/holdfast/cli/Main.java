@@ -9,6 +9,8 @@ import dev.holdfast.cli.repo.RepoCommand;
 import dev.holdfast.cli.wal.WalFetchCommand;
 import dev.holdfast.cli.wal.WalPushCommand;
 import dev.holdfast.error.ErrorCode;
+import dev.holdfast.cli.backup.BackupCommand;
+import dev.holdfast.cli.restore.RestoreCommand;
 import dev.holdfast.error.HoldfastException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -21,7 +23,7 @@ import picocli.CommandLine.Command;
 @Command(name = "holdfast", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
         subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, DemoCommand.class,
-                WalPushCommand.class, WalFetchCommand.class, ListCommand.class, CommandLine.HelpCommand.class})
+                WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -264,6 +264,29 @@ public final class PgCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a server on an existing data directory (a restore): hands it to the server's user,
+     * points it at a new port and socket directory (appended to {@code postgresql.auto.conf}, so
+     * later lines win over the source's), and starts it. Closing stops the server and removes
+     * the socket directory, not the data directory.
+     */
+    public static PgCluster startOn(Path dataDir) {
+        try {
+            Path base = Files.createTempDirectory("holdfast-pg-restored-");
+            Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+            chownToPostgres(base);
+            int port = freePort();
+            PgCluster c = new PgCluster(base, dataDir, port);
+            Files.writeString(dataDir.resolve("postgresql.auto.conf"), "port = " + port + "\nunix_socket_directories = '" + base + "'\n",
+                    StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+            chownToPostgres(dataDir);
+            c.startServer();
+            return c;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public Path dataDir() {
         return dataDir;
     }

@@ -15,13 +15,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** A short-lived Vert.x, repository and upload pipeline for one CLI WAL command. */
-final class WalSession implements AutoCloseable {
-    final Vertx vertx;
-    final Repository repository;
+/** A short-lived Vert.x, repository and upload pipeline for one CLI command that touches WAL (or a backup). */
+public final class WalSession implements AutoCloseable {
+    public final Vertx vertx;
+    public final Repository repository;
     final UploadPipeline pipeline;
 
-    WalSession(RepositoryOptions options) {
+    public WalSession(RepositoryOptions options) {
         this.repository = options.open(Ambient.clock(), Ambient.random());
         this.vertx = Vertx.vertx();
         UploadOptions uo = new UploadOptions().setSha256(true).setSegmentSize(repository.config().segmentSize())
@@ -30,12 +30,12 @@ final class WalSession implements AutoCloseable {
                 Ambient.clock(), Ambient.random());
     }
 
-    WalRepository walRepository(WalLayout layout) {
+    public WalRepository walRepository(WalLayout layout) {
         return new WalRepository(vertx, repository, pipeline, layout, Ambient.clock());
     }
 
     /** Waits for {@code f} from this (non-Vert.x) thread; rethrows its HoldfastException. */
-    static <T> T await(Future<T> f) {
+    public static <T> T await(Future<T> f) {
         try {
             return f.toCompletionStage().toCompletableFuture().get(1, TimeUnit.HOURS);
         } catch (ExecutionException e) {

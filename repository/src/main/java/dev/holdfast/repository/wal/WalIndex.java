@@ -1,5 +1,8 @@
 package dev.holdfast.repository.wal;
 
+import dev.holdfast.repository.store.Futures;
+import dev.holdfast.repository.store.ObjectInfo;
+import dev.holdfast.repository.store.ObjectStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -40,6 +43,21 @@ public final class WalIndex {
                 newest = o.lastModified();
             }
         }
+    }
+
+    /**
+     * Reads the index of one WAL area from the store (one listing; blocking). The caller knows the
+     * segment size (from the server, a manifest, or the area's descriptor).
+     */
+    public static WalIndex load(ObjectStore store, WalLayout layout, long segmentSize) {
+        List<WalObject> objects = new ArrayList<>();
+        for (ObjectInfo o : Futures.await(store.listAll(layout.listPrefix()))) {
+            WalObject w = layout.classify(o.key(), o.size(), o.lastModified());
+            if (w != null) {
+                objects.add(w);
+            }
+        }
+        return new WalIndex(segmentSize, objects);
     }
 
     public long segmentSize() {

@@ -1,0 +1,206 @@
+package dev.holdfast.cli.restore;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.holdfast.agent.config.AgentConfig;
+import dev.holdfast.agent.postgres.restore.BaseRestore;
+import dev.holdfast.agent.postgres.restore.RecoveryTarget;
+import dev.holdfast.cli.Json;
+import dev.holdfast.cli.RepositoryOptions;
+import dev.holdfast.cli.backup.BackupCommand;
+import dev.holdfast.cli.wal.WalSession;
+import dev.holdfast.error.ErrorCode;
+import dev.holdfast.error.HoldfastException;
+import dev.holdfast.repository.backup.BackupManifest;
+import dev.holdfast.repository.wal.WalLayout;
+import io.vertx.core.buffer.Buffer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code holdfast restore --source NAME --backup ID|latest --target DIR [target options]}: restores
+ * a base backup into a directory under {@code restore.allowed_targets}, set up so that starting
+ * PostgreSQL on it recovers to the target and (by default) opens read-write.
+ */
+@Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false, description = {
+        "Restore a base backup into an empty directory under restore.allowed_targets, with the recovery settings",
+        "for the chosen target: start PostgreSQL on it and it replays the WAL from the repository up to the target.",
+        "Without a target option, recovery runs to the end of the WAL in the repository. Every file's checksum is",
+        "verified; global/pg_control is written last, so a restore that fails half way cannot be started.",
+        "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards)."})
+public final class RestoreCommand implements Callable<Integer> {
+    @Mixin
+    RepositoryOptions repository;
+
+    @Option(names = "--source", paramLabel = "NAME", required = true, description = "The source whose backup to restore.")
+    String source;
+
+    @Option(names = "--system-id", paramLabel = "ID", description = "The cluster's system identifier (when the source has backups of several).")
+    String systemId;
+
+    @Option(names = "--backup", paramLabel = "ID", defaultValue = "latest",
+            description = "A backup id (holdfast list), or latest: the newest that ends before the target (default).")
+    String backup;
+
+    @Option(names = "--target", paramLabel = "DIR", required = true, description = "The directory to restore into.")
+    Path target;
+
+    @Option(names = "--to-time", paramLabel = "TIME", description = "Recover to this time (RFC 3339 UTC, e.g. 2026-11-24T06:00:00Z).")
+    String toTime;
+
+    @Option(names = "--to-lsn", paramLabel = "LSN", description = "Recover to this WAL position (e.g. 0/3000028).")
+    String toLsn;
+
+    @Option(names = "--to-xid", paramLabel = "XID", description = "Recover to (including) this transaction.")
+    String toXid;
+
+    @Option(names = "--to-name", paramLabel = "NAME", description = "Recover to this restore point (pg_create_restore_point).")
+    String toName;
+
+    @Option(names = "--immediate", description = "Recover only until the backup is consistent.")
+    boolean immediate;
+
+    @Option(names = "--target-action", paramLabel = "ACTION", defaultValue = "promote",
+            description = "On reaching the target: promote (open read-write; default), pause or shutdown.")
+    String targetAction;
+
+    @Option(names = "--dry-run", description = "Print the plan (backup, files, bytes, WAL, target, settings) and write nothing.")
+    boolean dryRun;
+
+    @Option(names = "--overwrite", description = "Replace the contents of a non-empty target directory.")
+    boolean overwrite;
+
+    @Option(names = "--parallel", paramLabel = "N", description = "Packs downloaded and restored at once (default: the number of cores).")
+    Integer parallel;
+
+    @Option(names = "--restore-command", paramLabel = "CMD",
+            description = "PostgreSQL's restore_command to write (default: holdfast-wal-fetch for this source, through the agent's socket or this configuration).")
+    String restoreCommand;
+
+    @Option(names = "--keep-archive-mode", description = "Keep the backup's archive_mode (default: off, so a restored copy never archives into the source's WAL).")
+    boolean keepArchiveMode;
+
+    @Option(names = "--verify-sha256", description = "Also compare every file's SHA-256 (CRC32C and the repository's authentication are always checked).")
+    boolean verifySha256;
+
+    @Option(names = "--json", description = "Print the plan or result as JSON.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Path configFile = repository.configFileInUse().orElseThrow(() ->
+                new HoldfastException(ErrorCode.USAGE, "restore needs the agent's configuration (--config FILE): it holds restore.allowed_targets"));
+        AgentConfig config = AgentConfig.load(configFile);
+        RecoveryTarget recovery = RecoveryTarget.of(toTime, toLsn, toXid, toName, immediate, RecoveryTarget.Action.parse(targetAction));
+        if (backup.isBlank()) {
+            throw new HoldfastException(ErrorCode.USAGE, "--backup must be a backup id or latest");
+        }
+        int workers = parallel != null ? parallel : Runtime.getRuntime().availableProcessors();
+        PrintWriter err = spec.commandLine().getErr();
+        try (WalSession session = new WalSession(repository)) {
+            BaseRestore restore = new BaseRestore(session.repository, dev.holdfast.cli.Ambient.clock());
+            // The restore command needs the system id, known only once the backup is chosen: plan twice (cheap, reads manifests).
+            BaseRestore.Options probe = options(config, recovery, workers, "%f %p");
+            BaseRestore.Plan first = restore.plan(probe);
+            String sysid = first.backup().systemId();
+            String command = restoreCommand != null ? restoreCommand : defaultRestoreCommand(config, configFile, sysid);
+            BaseRestore.Options opts = options(config, recovery, workers, command);
+            BaseRestore.Plan plan = restore.plan(opts);
+            if (dryRun) {
+                printPlan(plan, recovery, true);
+                return 0;
+            }
+            printPlan(plan, recovery, false);
+            BackupCommand.Progress progress = new BackupCommand.Progress(err);
+            WalLayout layout = new WalLayout(source, sysid);
+            restore.restore(plan, opts, name -> WalSession.await(session.walRepository(layout).fetch(name)).map(Buffer::getBytes),
+                    new BaseRestore.Listener() {
+                        @Override
+                        public void message(String text) {
+                            progress.message(text);
+                        }
+
+                        @Override
+                        public void progress(long done, long total) {
+                            progress.progress(done, total);
+                        }
+                    });
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("restored", plan.backup().id().toString()).put("target", plan.target().path().toString())
+                        .put("recovery_target", recovery.describe());
+                out.println(n);
+            } else {
+                out.println("restored backup " + plan.backup().id() + " into " + plan.target().path() + "; start PostgreSQL on it to recover to "
+                        + recovery.describe());
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    private BaseRestore.Options options(AgentConfig config, RecoveryTarget recovery, int workers, String command) {
+        return new BaseRestore.Options(source, Optional.ofNullable(systemId), backup, target, config.restore().allowedTargets(), recovery,
+                overwrite, workers, command, keepArchiveMode, verifySha256);
+    }
+
+    /** The hook beside this installation's {@code holdfast} (else from PATH), with the agent's socket and this configuration. */
+    private String defaultRestoreCommand(AgentConfig config, Path configFile, String sysid) {
+        String home = System.getProperty("holdfast.home");
+        String hook = home != null && Files.isExecutable(Path.of(home, "bin", "holdfast-wal-fetch"))
+                ? Path.of(home, "bin", "holdfast-wal-fetch").toString() : "holdfast-wal-fetch";
+        return hook + " --socket " + config.controlSocket().toAbsolutePath() + " --config " + configFile.toAbsolutePath()
+                + " --source " + source + " --system-id " + sysid + " %f %p";
+    }
+
+    private void printPlan(BaseRestore.Plan plan, RecoveryTarget recovery, boolean dry) {
+        PrintWriter out = spec.commandLine().getOut();
+        BackupManifest m = plan.backup();
+        long packs = m.files().stream().map(f -> f.from().map(Object::toString).orElse(m.id().toString()) + "/" + f.pack()).distinct().count();
+        if (json && dry) {
+            ObjectNode n = Json.object();
+            n.put("dry_run", true).put("backup", m.id().toString());
+            ArrayNode chain = n.putArray("chain");
+            plan.chain().forEach(c -> chain.add(c.id().toString()));
+            n.put("files", plan.files()).put("bytes", plan.bytes()).put("packs", packs);
+            n.put("start_lsn", m.startLsn().toString()).put("stop_lsn", m.stopLsn().toString()).put("timeline", m.timeline());
+            ArrayNode wal = n.putArray("wal_copied");
+            plan.walToCopy().forEach(wal::add);
+            n.put("recovery_target", recovery.describe());
+            n.put("target", plan.target().path().toString()).put("target_exists", plan.target().exists())
+                    .put("target_non_empty", plan.target().nonEmpty());
+            ObjectNode settings = n.putObject("settings");
+            plan.settings().forEach(settings::put);
+            out.println(n);
+            out.flush();
+            return;
+        }
+        if (json) {
+            return;
+        }
+        out.println(dry ? "restore plan (dry run: nothing is written)" : "restore plan");
+        out.println("  backup:    " + m.id() + (plan.chain().size() > 1 ? " (chain: " + plan.chain().stream().map(c -> c.id().toString())
+                .collect(Collectors.joining(" <- ")) + ")" : ""));
+        out.println("  files:     " + plan.files() + " (" + BackupCommand.Progress.size(plan.bytes()) + ") from " + packs + " packs");
+        out.println("  WAL:       " + String.join(", ", List.of(plan.walToCopy().get(0), plan.walToCopy().get(plan.walToCopy().size() - 1)))
+                .replace(", ", " .. ") + " copied into pg_wal (the backup's " + m.startLsn() + " - " + m.stopLsn() + "), then replayed from the repository to "
+                + recovery.describe());
+        out.println("  target:    " + plan.target().path() + (plan.target().nonEmpty() ? " (not empty: its contents are replaced)"
+                : plan.target().exists() ? " (empty)" : " (created)"));
+        plan.settings().forEach((k, v) -> out.println("  setting:   " + k + " = '" + v + "'"));
+        out.flush();
+    }
+}
