@@ -62,6 +62,9 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
 
     private static void validate(BackupId id, Optional<BackupId> parent, Lsn start, Lsn stop, List<String> directories,
                                  List<FileEntry> files) {
+        if (!id.type().physical()) {
+            throw invalid(id, "it is a logical dump, whose manifest is a LogicalManifest");
+        }
         if (id.type() == BackupType.INCR && parent.isEmpty()) {
             throw invalid(id, "an incremental backup names its parent");
         }
