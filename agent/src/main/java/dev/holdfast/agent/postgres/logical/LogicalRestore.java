@@ -149,7 +149,10 @@ public final class LogicalRestore {
     public Result run(LogicalManifest backup, Target target, Options options) {
         Instant start = clock.instant();
         LogicalManifest.Database db = choose(backup, options.database());
-        LogicalManifest.checkDatabaseName(backup.id(), target.database());
+        if (target.database().isEmpty() || target.database().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63
+                || target.database().chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new HoldfastException(ErrorCode.USAGE, "invalid target database name: expected 1-63 bytes without control characters");
+        }
         String what = "database '" + db.name() + "' of backup " + backup.id();
         boolean exists;
         int serverVersionNum;
