@@ -184,6 +184,10 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
             throw new HoldfastException(ErrorCode.FORMAT_UNSUPPORTED, where + ": manifest format " + n.path("format")
                     + " (this build reads " + FORMAT + ")");
         }
+        if (BackupType.LOGICAL.token().equals(n.path("type").asText())) {
+            throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, where + ": a logical dump's manifest, not a base backup's"
+                    + " (dispatch on BackupManifests.typeOf)");
+        }
         try {
             BackupId id = BackupId.parse(text(n, "id"));
             if (!id.type().token().equals(text(n, "type"))) {
