@@ -3,20 +3,16 @@ package dev.holdfast.agent.postgres.logical;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.backup.BackupCatalog;
 import dev.holdfast.repository.backup.BackupId;
 import dev.holdfast.repository.backup.BackupLayout;
 import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.backup.LogicalManifest;
-import dev.holdfast.repository.store.Futures;
-import dev.holdfast.repository.store.ObjectInfo;
-import dev.holdfast.repository.store.ObjectKey;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.holdfast.repository.wal.WalLayout;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.Optional;
 
 /**
  * Finding and reading the logical dumps of a source in a repository: only complete ones (those
@@ -25,7 +21,6 @@ import org.slf4j.LoggerFactory;
 public final class LogicalBackups {
     /** What {@code --backup latest} means. */
     public static final String LATEST = "latest";
-    private static final Logger LOG = LoggerFactory.getLogger(LogicalBackups.class);
 
     private LogicalBackups() {
     }
@@ -36,30 +31,22 @@ public final class LogicalBackups {
      */
     public static List<LogicalManifest> list(Repository repository, String source) {
         List<LogicalManifest> out = new ArrayList<>();
-        for (BackupLayout layout : layouts(repository, source)) {
+        for (BackupLayout layout : layouts(repository, source, Optional.empty())) {
             out.add(read(repository, layout));
         }
         out.sort(Comparator.comparing(LogicalManifest::id));
         return out;
     }
 
-    /** The layouts of the complete logical dumps of {@code source}, from the manifests' names alone. */
-    private static List<BackupLayout> layouts(Repository repository, String source) {
+    /** The layouts of the complete logical dumps of {@code source} (only {@code id}, when given). */
+    private static List<BackupLayout> layouts(Repository repository, String source, Optional<BackupId> id) {
+        BackupCatalog catalog = new BackupCatalog(repository);
         List<BackupLayout> out = new ArrayList<>();
-        for (ObjectInfo o : Futures.await(repository.store().listAll(BackupLayout.sourcePrefix(source)))) {
-            // backups/<source>/<system-id>/<id>/manifest
-            String[] parts = o.key().value().split("/");
-            if (parts.length != 5 || !parts[4].equals(BackupLayout.MANIFEST)) {
-                continue;
-            }
-            BackupId id;
-            try {
-                id = BackupId.parse(parts[3]);
-            } catch (HoldfastException e) {
-                continue; // not a backup's directory
-            }
-            if (id.type() == BackupType.LOGICAL) {
-                out.add(new BackupLayout(source, parts[2], id));
+        for (String systemId : catalog.systemIds(WalLayout.checkSource(source))) {
+            for (BackupCatalog.Entry e : catalog.list(source, systemId).values()) {
+                if (e.complete() && e.id().type() == BackupType.LOGICAL && id.map(e.id()::equals).orElse(true)) {
+                    out.add(new BackupLayout(source, systemId, e.id()));
+                }
             }
         }
         return out;
@@ -85,52 +72,30 @@ public final class LogicalBackups {
         if (id.type() != BackupType.LOGICAL) {
             throw new HoldfastException(ErrorCode.USAGE, "backup " + id + " is a physical base backup, not a logical dump");
         }
-        for (BackupLayout layout : layouts(repository, source)) {
-            if (layout.toString().endsWith("/" + id + "/")) {
-                return read(repository, layout);
-            }
+        List<BackupLayout> found = layouts(repository, source, Optional.of(id));
+        if (found.isEmpty()) {
+            throw new HoldfastException(ErrorCode.OBJECT_NOT_FOUND,
+                    "source '" + source + "' has no complete logical backup " + id + " (an incomplete one has no manifest)");
         }
-        throw new HoldfastException(ErrorCode.OBJECT_NOT_FOUND,
-                "source '" + source + "' has no complete logical backup " + id + " (an incomplete one has no manifest)");
+        if (found.size() > 1) {
+            throw new HoldfastException(ErrorCode.USAGE, "source '" + source + "' has backup " + id + " for several clusters: " + found);
+        }
+        return read(repository, found.get(0));
     }
 
     /**
-     * Reads the manifest of the backup at {@code layout}, falling back to {@code manifest.copy} when
-     * the primary is missing or fails authentication or validation (a newer format is not a damaged
-     * manifest: that fails at once). The manifest must describe the backup it is stored as.
+     * Reads the manifest of the backup at {@code layout} ({@code manifest}, else {@code manifest.copy}
+     * when the first cannot be read: {@link BackupCatalog#readManifestBytes}); it must describe the
+     * backup it is stored as.
      */
     public static LogicalManifest read(Repository repository, BackupLayout layout) {
-        HoldfastException first = null;
-        for (ObjectKey key : List.of(layout.manifest(), layout.manifestCopy())) {
-            try {
-                LogicalManifest m = LogicalManifest.fromJson(readAll(repository, key), "'" + key + "'");
-                if (!layout(m).toString().equals(layout.toString())) {
-                    // Sealing binds the object to its name, so only a writer with the keys could put it there.
-                    throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "'" + key + "' describes backup " + m.id() + " of source '"
-                            + m.source() + "', cluster " + m.systemId() + ", not the one it is stored as");
-                }
-                if (first != null) {
-                    LOG.warn("{}; used {}", first.getMessage(), key);
-                }
-                return m;
-            } catch (HoldfastException e) {
-                if (e.code() == ErrorCode.FORMAT_UNSUPPORTED) {
-                    throw e;
-                }
-                if (first == null) {
-                    first = e;
-                }
-            }
+        LogicalManifest m = LogicalManifest.fromJson(new BackupCatalog(repository).readManifestBytes(layout), "backup " + layout);
+        if (!layout(m).toString().equals(layout.toString())) {
+            // Sealing binds an object to its name, so only a writer holding the keys could have put it there.
+            throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "the manifest of " + layout + " describes backup " + m.id()
+                    + " of source '" + m.source() + "', cluster " + m.systemId() + ", not the one it is stored as");
         }
-        throw first;
-    }
-
-    private static byte[] readAll(Repository repository, ObjectKey key) {
-        try (InputStream in = repository.open(key)) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new HoldfastException(ErrorCode.IO_ERROR, "reading '" + key + "': " + e.getMessage(), e);
-        }
+        return m;
     }
 
     /** The layout of a backup described by its manifest. */

@@ -141,7 +141,7 @@ public final class LogicalRestore {
      * Restores one database of {@code backup} into {@code target}; see the class comment.
      *
      * @throws HoldfastException {@code usage} (no such database in the dump, several and none
-     *         chosen, a missing target without {@code create}); {@code output_exists} (the target is
+     *         chosen, a missing target without {@code create}); {@code target_not_empty} (the target is
      *         the dumped database and {@code clean} was not given); {@code integrity_failure} (the
      *         dump does not authenticate or does not match the manifest); {@code source_error}
      *         (pg_restore failed: its last stderr lines are quoted); the server's and store's codes
@@ -161,7 +161,7 @@ public final class LogicalRestore {
             Optional<String> systemId = systemId(sql);
             boolean sameCluster = systemId.isEmpty() || systemId.get().equals(backup.systemId());
             if (sameCluster && target.database().equals(db.name()) && !options.clean()) {
-                throw new HoldfastException(ErrorCode.OUTPUT_EXISTS, "refusing to restore " + what + " over database '" + db.name()
+                throw new HoldfastException(ErrorCode.TARGET_NOT_EMPTY, "refusing to restore " + what + " over database '" + db.name()
                         + "' of the cluster it was dumped from" + (systemId.isEmpty() ? " (or one whose identity could not be read)" : "")
                         + "; restore into another database, or ask for --clean to overwrite it");
             }

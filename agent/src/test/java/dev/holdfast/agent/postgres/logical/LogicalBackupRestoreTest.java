@@ -244,7 +244,7 @@ class LogicalBackupRestoreTest {
             LogicalRestore restore = new LogicalRestore(vertx, repo, Clock.systemUTC());
             LogicalRestore.Options noClean = new LogicalRestore.Options(Optional.empty(), false, false, false, Optional.empty());
             HoldfastException e = assertThrows(HoldfastException.class, () -> restore.run(m, onServer("scratch"), noClean));
-            assertEquals(ErrorCode.OUTPUT_EXISTS, e.code());
+            assertEquals(ErrorCode.TARGET_NOT_EMPTY, e.code());
             assertTrue(e.getMessage().contains("--clean"), e.getMessage());
             assertEquals("changed", psql("scratch", "SELECT v FROM t"));
 
