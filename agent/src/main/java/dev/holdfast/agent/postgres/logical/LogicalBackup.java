@@ -31,7 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes a logical dump of a PostgreSQL source: {@code pg_dump --format=custom} of each database,
+ * Takes a logical dump of a PostgreSQL source: {@code pg_dump --format=custom --compress=0} of each database,
  * each streamed straight from {@code pg_dump}'s stdout into a sealed object (never a local file),
  * then the manifest (docs/format.md section 12.1, docs/postgresql.md "Logical dumps").
  *
@@ -178,7 +178,9 @@ public final class LogicalBackup {
 
     /** Runs {@code pg_dump} of {@code db} into the sealed object {@code key}; see the class comment for failure. */
     private Footer dump(String pgDump, ConnInfo conn, String db, ObjectKey key, Counter counter) {
-        ProcessBuilder pb = PgProgram.builder(List.of(pgDump, "--format=custom", "--no-password", PgProgram.dbnameArgument(db)), conn);
+        // --compress=0: the sealed object is compressed with zstd already; pg_dump's zlib would only cost CPU.
+        ProcessBuilder pb = PgProgram.builder(List.of(pgDump, "--format=custom", "--compress=0", "--no-password",
+                PgProgram.dbnameArgument(db)), conn);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p = PgProgram.start(pb, "pg_dump of database '" + db + "'");
         PgProgram.StderrTail stderr = new PgProgram.StderrTail(p.getErrorStream(), "pg_dump-stderr");
