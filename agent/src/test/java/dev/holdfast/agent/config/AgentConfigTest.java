@@ -71,6 +71,8 @@ class AgentConfigTest {
         assertEquals(8, w.prefetch());
         assertEquals(4, w.archiveParallel());
         assertEquals(WalConfig.defaults("main"), w);
+        assertEquals(List.of(), pg.databases());
+        assertEquals(Optional.empty(), pg.pgBinDir());
         assertFalse(c.toString().contains("hunter2"), c::toString);
         assertTrue(pg.toString().contains("password=****"), pg::toString);
     }
@@ -158,6 +160,32 @@ class AgentConfigTest {
         assertTrue(refused(REPO + "sources:\n  - name: f\n    type: files\n    paths: [etc]\n").contains("sources[0].paths[0]: expected an absolute path"));
         String dup = refused(REPO + PG + PG.replace("sources:\n", ""));
         assertTrue(dup.contains("sources[1].name: expected a name not used by another source, found 'main' (also sources[0])"), dup);
+    }
+
+    @Test
+    void logicalDumpSettingsParseAndAreValidated() throws Exception {
+        PostgresSourceConfig pg = (PostgresSourceConfig) load(REPO + PG + "    databases: [app, \"billing db\"]\n"
+                + "    pg_bin_dir: /usr/lib/postgresql/16/bin/\n").sources().get(0);
+        assertEquals(List.of("app", "billing db"), pg.databases());
+        assertEquals(Optional.of(Path.of("/usr/lib/postgresql/16/bin")), pg.pgBinDir());
+        assertTrue(pg.toString().contains("databases=[app, billing db]"), pg::toString);
+        assertEquals(List.of(), new PostgresSourceConfig("m", Path.of("/d"), "host=/tmp", WalConfig.defaults("m")).databases());
+
+        String empty = refused(REPO + PG + "    databases: []\n");
+        assertTrue(empty.contains("sources[0].databases: expected a non-empty list of database names"), empty);
+        String scalar = refused(REPO + PG + "    databases: app\n");
+        assertTrue(scalar.contains("sources[0].databases: expected a non-empty list") && scalar.endsWith("found 'app'"), scalar);
+        String number = refused(REPO + PG + "    databases: [app, 5]\n");
+        assertTrue(number.contains("sources[0].databases[1]: expected a database name"), number);
+        String longName = refused(REPO + PG + "    databases: [" + "x".repeat(64) + "]\n");
+        assertTrue(longName.contains("sources[0].databases[0]: expected a database name (1-63 bytes"), longName);
+        String twice = refused(REPO + PG + "    databases: [app, app]\n");
+        assertTrue(twice.contains("sources[0].databases[1]: expected a database not listed before, found 'app' again"), twice);
+        String bin = refused(REPO + PG + "    pg_bin_dir: bin\n");
+        assertTrue(bin.contains("sources[0].pg_bin_dir: expected an absolute path, found 'bin'"), bin);
+        String typo = refused(REPO + PG + "    database: [app]\n");
+        assertTrue(typo.contains("sources[0].database: unknown key (expected one of name, type, data_dir, conninfo, wal, databases, pg_bin_dir)"),
+                typo);
     }
 
     @Test

@@ -10,12 +10,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A base backup's id, {@code YYYYMMDDTHHMMSSZ-<type>[-<n>]} (docs/format.md section 12): the UTC
- * second it started, its type, and a counter from 2 for backups started in the same second. Ids of
- * one source sort by start time.
+ * A backup's id, {@code YYYYMMDDTHHMMSSZ-<type>[-<n>]} (docs/format.md section 12): the UTC
+ * second it started, its type ({@code full}, {@code incr} or {@code logical}), and a counter from
+ * 2 for backups started in the same second. Ids of one source sort by start time.
  */
 public record BackupId(Instant startedAt, BackupType type, int sequence) implements Comparable<BackupId> {
-    private static final Pattern FORM = Pattern.compile("(\\d{8}T\\d{6}Z)-(full|incr)(?:-([2-9]|[1-9]\\d{1,3}))?");
+    private static final Pattern FORM = Pattern.compile("(\\d{8}T\\d{6}Z)-(full|incr|logical)(?:-([2-9]|[1-9]\\d{1,3}))?");
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     public BackupId {
@@ -39,7 +39,7 @@ public record BackupId(Instant startedAt, BackupType type, int sequence) impleme
         Matcher m = FORM.matcher(text == null ? "" : text);
         if (!m.matches()) {
             throw new HoldfastException(ErrorCode.USAGE, "invalid backup id '" + text
-                    + "': expected YYYYMMDDTHHMMSSZ-full or -incr, e.g. 20261123T090000Z-full");
+                    + "': expected YYYYMMDDTHHMMSSZ-full, -incr or -logical, e.g. 20261123T090000Z-full");
         }
         Instant at;
         try {

@@ -4,8 +4,9 @@ import dev.holdfast.repository.store.ObjectKey;
 import dev.holdfast.repository.wal.WalLayout;
 
 /**
- * Where one base backup lives: {@code backups/<source>/<system-id>/<backup-id>/} with its packs
- * and its manifest (docs/format.md section 12).
+ * Where one backup lives: {@code backups/<source>/<system-id>/<backup-id>/} with its manifest and
+ * its data: packs for a base backup, one dump per database for a logical dump (docs/format.md
+ * section 12).
  */
 public final class BackupLayout {
     public static final String ROOT = "backups";
@@ -18,6 +19,11 @@ public final class BackupLayout {
         // The source and system id follow the WAL area's rules (one validation for both).
         new WalLayout(source, systemId);
         this.prefix = ObjectKey.of(ROOT + "/" + source + "/" + systemId + "/" + id);
+    }
+
+    /** The listing prefix of every backup of every cluster ever backed up under a source name. */
+    public static String sourcePrefix(String source) {
+        return ROOT + "/" + WalLayout.checkSource(source) + "/";
     }
 
     /** The listing prefix of every backup of one cluster under a source. */
@@ -44,6 +50,28 @@ public final class BackupLayout {
 
     public static String packName(int n) {
         return String.format("pack-%06d", n);
+    }
+
+    /** Dump number {@code n} (from 1) of a logical backup. */
+    public ObjectKey dump(int n) {
+        return prefix.resolve(dumpName(n));
+    }
+
+    public static String dumpName(int n) {
+        if (n < 1 || n > 999_999) {
+            throw new IllegalArgumentException("dump number out of range: " + n);
+        }
+        return String.format("dump-%06d", n);
+    }
+
+    /** The object {@code name} ({@code pack-NNNNNN}, {@code dump-NNNNNN}, as a manifest names it) of this backup. */
+    public ObjectKey object(String name) {
+        return prefix.resolve(name);
+    }
+
+    /** The listing prefix of this backup's objects, ending in {@code /}. */
+    public String prefix() {
+        return prefix + "/";
     }
 
     @Override

@@ -62,6 +62,9 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
 
     private static void validate(BackupId id, Optional<BackupId> parent, Lsn start, Lsn stop, List<String> directories,
                                  List<FileEntry> files) {
+        if (!id.type().physical()) {
+            throw invalid(id, "it is a logical dump, whose manifest is a LogicalManifest");
+        }
         if (id.type() == BackupType.INCR && parent.isEmpty()) {
             throw invalid(id, "an incremental backup names its parent");
         }
@@ -180,6 +183,10 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
         if (format != FORMAT) {
             throw new HoldfastException(ErrorCode.FORMAT_UNSUPPORTED, where + ": manifest format " + n.path("format")
                     + " (this build reads " + FORMAT + ")");
+        }
+        if (BackupType.LOGICAL.token().equals(n.path("type").asText())) {
+            throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, where + ": a logical dump's manifest, not a base backup's"
+                    + " (dispatch on BackupManifests.typeOf)");
         }
         try {
             BackupId id = BackupId.parse(text(n, "id"));
