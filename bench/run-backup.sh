@@ -48,7 +48,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_USER=postgres
-HOLDFAST="$ROOT/bin/holdfast"
+HOLDFAST="${HOLDFAST_BIN:-$ROOT/bin/holdfast}"   # HOLDFAST_BIN: another launcher (testing the harness)
 HELPER="$HERE/backup_bench.py"
 AGENT_HEAP="${AGENT_HEAP:-1g}"
 
