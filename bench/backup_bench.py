@@ -80,8 +80,8 @@ def cmd_report(a):
         print(a.header)
     print("database bytes: %d (%.1f MB; the data directory without pg_wal, what both tools read)" % (db, mb(db)))
     print()
-    fmt = "%-10s %-8s %5s %9s %9s %9s %9s %7s %7s %13s %7s"
-    print(fmt % ("tool", "op", "runs", "best s", "median s", "MB/s", "MB/s med", "cpu s", "busy", "stored bytes", "ratio"))
+    fmt = "%-10s %-8s %5s %9s %9s %9s %9s %7s %7s %13s %9s"
+    print(fmt % ("tool", "op", "runs", "best s", "median s", "MB/s", "MB/s med", "cpu s", "busy", "stored bytes", "db/stored"))
     best = {}
     for tool in ("pgbackrest", "holdfast"):
         for op in ("backup", "restore"):
@@ -107,7 +107,7 @@ def cmd_report(a):
     print()
     print("MB/s = database bytes / wall seconds (10^6 bytes); best = fastest run, med = median over runs;")
     print("cpu s = CPU seconds of the command and its waited-for child processes (median);")
-    print("busy = cores the whole machine was busy meanwhile (median); ratio = database bytes / stored bytes.")
+    print("busy = cores the whole machine was busy meanwhile (median); db/stored = database bytes / stored bytes (median).")
     print()
     verdicts = []
     for op in ("backup", "restore"):
@@ -122,8 +122,8 @@ def cmd_report(a):
         print("verdict: target >= %.2fx for backup and restore: %s (backup x%.2f, restore x%.2f)"
               % (a.target, "MET" if ok else "MISSED", verdicts[0], verdicts[1]))
     elif timed:
-        print("verdict: not decided (both tools' backup and restore are needed; this run measured %s)"
-              % ", ".join(sorted({NAMES[t] + " " + o for (t, o) in timed})))
+        print("verdict: not decided (needs a successful backup and restore of both tools; this run has %s)"
+              % ", ".join(sorted(NAMES[t] + " " + o for (t, o) in best)))
     return 0
 
 
