@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.holdfast.agent.config.AgentConfig;
 import dev.holdfast.agent.config.PostgresSourceConfig;
 import dev.holdfast.agent.postgres.backup.BaseBackup;
+import dev.holdfast.agent.postgres.logical.LogicalBackup;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Json;
 import dev.holdfast.cli.RepositoryOptions;
@@ -13,6 +14,7 @@ import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.BackupType;
+import dev.holdfast.repository.backup.LogicalManifest;
 import io.vertx.core.Vertx;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -24,13 +26,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code holdfast backup --source NAME --type full|incr [--tag TAG]}: a base backup of a configured
- * PostgreSQL source, taken from this host (it reads the data directory). Prints progress on
+ * {@code holdfast backup --source NAME --type full|incr|logical [--tag TAG]}: a base backup of a
+ * configured PostgreSQL source, taken from this host (it reads the data directory), or a logical
+ * dump of its databases. Prints progress on
  * standard error and the backup's summary on standard output; the backup is complete only when
  * the command exits 0.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, description = {
-        "Take a base backup (full or incremental) of a PostgreSQL source configured on this host.",
+        "Take a base backup (full or incremental) of a PostgreSQL source configured on this host, or a logical dump",
+        "(pg_dump --format=custom of each configured database) with --type logical.",
         "The data directory is read by parallel workers and sealed into the repository; the backup is complete",
         "(listed, restorable) once the WAL from its start to its stop is in the repository too, which the running",
         "agent ships. An interrupted backup leaves no manifest and is never used; run it again."})
@@ -41,7 +45,8 @@ public final class BackupCommand implements Callable<Integer> {
     @Option(names = "--source", paramLabel = "NAME", description = "The PostgreSQL source (default: the configuration's only one).")
     String source;
 
-    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "full", description = "full (default) or incr (only files changed since the newest backup).")
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "full",
+            description = "full (default), incr (only files changed since the newest backup) or logical (pg_dump of each configured database).")
     String type;
 
     @Option(names = "--tag", paramLabel = "TAG", description = "A label kept with the backup (e.g. daily, weekly), used by retention.")
@@ -68,7 +73,8 @@ public final class BackupCommand implements Callable<Integer> {
         BackupType t = switch (type) {
             case "full" -> BackupType.FULL;
             case "incr" -> BackupType.INCR;
-            default -> throw new HoldfastException(ErrorCode.USAGE, "--type must be full or incr, not '" + type + "'");
+            case "logical" -> BackupType.LOGICAL;
+            default -> throw new HoldfastException(ErrorCode.USAGE, "--type must be full, incr or logical, not '" + type + "'");
         };
         if (tag != null && !tag.matches("[A-Za-z0-9_.-]{1,64}")) {
             throw new HoldfastException(ErrorCode.USAGE, "--tag must be 1-64 letters, digits, '.', '_' or '-'");
@@ -79,6 +85,9 @@ public final class BackupCommand implements Callable<Integer> {
         AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow(() ->
                 new HoldfastException(ErrorCode.USAGE, "backup needs the agent's configuration (--config FILE): it names the source")));
         PostgresSourceConfig src = Sources.postgres(config, source);
+        if (t == BackupType.LOGICAL) {
+            return logical(src);
+        }
         BaseBackup.Options defaults = BaseBackup.Options.defaults(t);
         BaseBackup.Options options = new BaseBackup.Options(t, Optional.ofNullable(tag), parallel != null ? parallel : defaults.parallel(),
                 !spread, Duration.ofSeconds(walTimeout), defaults.packSize());
@@ -88,6 +97,41 @@ public final class BackupCommand implements Callable<Integer> {
             Progress progress = new Progress(err);
             BaseBackup.Result r = new BaseBackup(vertx, repo, src, Ambient.clock()).run(options, progress);
             print(r);
+            return 0;
+        } finally {
+            vertx.close();
+        }
+    }
+
+    /** {@code --type logical}: pg_dump of each configured database, sealed into the repository. */
+    private int logical(PostgresSourceConfig src) {
+        PrintWriter err = spec.commandLine().getErr();
+        Vertx vertx = Vertx.vertx();
+        try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
+            long[] last = {0};
+            LogicalManifest m = new LogicalBackup(vertx, repo, Ambient.clock()).run(src, Optional.ofNullable(tag), (db, dbBytes, total) -> {
+                long now = System.nanoTime();
+                if (now - last[0] > 2_000_000_000L) {
+                    last[0] = now;
+                    err.println("holdfast: dumping " + db + ": " + Progress.size(dbBytes) + " (" + Progress.size(total) + " in all)");
+                    err.flush();
+                }
+            });
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                ObjectNode n = Json.MAPPER.createObjectNode();
+                n.put("id", m.id().toString()).put("type", "logical").put("source", m.source()).put("system_identifier", m.systemId());
+                n.put("tag", m.tag().orElse(null)).put("started_at", m.startedAt().toString()).put("finished_at", m.finishedAt().toString());
+                n.put("bytes", m.bytes()).put("stored_bytes", m.storedBytes()).put("complete", true);
+                var dbs = n.putArray("databases");
+                m.databaseNames().forEach(dbs::add);
+                out.println(n);
+            } else {
+                out.printf("logical backup %s complete: %s (%s), %s (stored %s)%n", m.id(), String.join(", ", m.databaseNames()),
+                        m.databaseNames().size() == 1 ? "1 database" : m.databaseNames().size() + " databases", Progress.size(m.bytes()),
+                        Progress.size(m.storedBytes()));
+            }
+            out.flush();
             return 0;
         } finally {
             vertx.close();

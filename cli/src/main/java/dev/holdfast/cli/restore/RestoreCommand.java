@@ -3,16 +3,23 @@ package dev.holdfast.cli.restore;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.holdfast.agent.config.AgentConfig;
+import dev.holdfast.agent.config.PostgresSourceConfig;
+import dev.holdfast.agent.postgres.logical.LogicalBackups;
+import dev.holdfast.agent.postgres.logical.LogicalRestore;
 import dev.holdfast.agent.postgres.restore.BaseRestore;
 import dev.holdfast.agent.postgres.restore.RecoveryTarget;
 import dev.holdfast.cli.Json;
 import dev.holdfast.cli.RepositoryOptions;
+import dev.holdfast.cli.Sources;
 import dev.holdfast.cli.backup.BackupCommand;
 import dev.holdfast.cli.wal.WalSession;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
+import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.backup.BackupManifest;
+import dev.holdfast.repository.backup.LogicalManifest;
 import dev.holdfast.repository.wal.WalLayout;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -41,7 +48,7 @@ public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
 
-    @Option(names = "--source", paramLabel = "NAME", required = true, description = "The source whose backup to restore.")
+    @Option(names = "--source", paramLabel = "NAME", description = "The source whose backup to restore (default: the configuration's only postgres source).")
     String source;
 
     @Option(names = "--system-id", paramLabel = "ID", description = "The cluster's system identifier (when the source has backups of several).")
@@ -51,8 +58,27 @@ public final class RestoreCommand implements Callable<Integer> {
             description = "A backup id (holdfast list), or latest: the newest that ends before the target (default).")
     String backup;
 
-    @Option(names = "--target", paramLabel = "DIR", required = true, description = "The directory to restore into.")
+    @Option(names = "--target", paramLabel = "DIR", description = "The directory to restore a base backup into.")
     Path target;
+
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "base",
+            description = "base (a full or incremental backup; default) or logical (a pg_dump, restored with pg_restore into --target-db).")
+    String type;
+
+    @Option(names = "--target-db", paramLabel = "DB", description = "With --type logical: a database name on the source's server, or a conninfo.")
+    String targetDb;
+
+    @Option(names = "--database", paramLabel = "NAME", description = "With --type logical: which database of the dump (needed when it holds several).")
+    String database;
+
+    @Option(names = "--create", description = "With --type logical: create the target database when it does not exist.")
+    boolean create;
+
+    @Option(names = "--clean", description = "With --type logical: drop and recreate the dump's objects in the target (needed to restore over the dumped database).")
+    boolean clean;
+
+    @Option(names = "--no-owner", description = "With --type logical: do not restore ownership (for a server without the source's roles).")
+    boolean noOwner;
 
     @Option(names = "--to-time", paramLabel = "TIME", description = "Recover to this time (RFC 3339 UTC, e.g. 2026-11-24T06:00:00Z).")
     String toTime;
@@ -100,9 +126,24 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (type.equals("logical")) {
+            return logical();
+        }
+        if (!type.equals("base")) {
+            throw new HoldfastException(ErrorCode.USAGE, "--type must be base or logical, not '" + type + "'");
+        }
+        if (target == null) {
+            throw new HoldfastException(ErrorCode.USAGE, "--target DIR is required (the directory to restore into)");
+        }
+        if (targetDb != null || database != null || create || clean || noOwner) {
+            throw new HoldfastException(ErrorCode.USAGE, "--target-db, --database, --create, --clean and --no-owner go with --type logical");
+        }
         Path configFile = repository.configFileInUse().orElseThrow(() ->
                 new HoldfastException(ErrorCode.USAGE, "restore needs the agent's configuration (--config FILE): it holds restore.allowed_targets"));
         AgentConfig config = AgentConfig.load(configFile);
+        if (source == null) {
+            source = Sources.postgres(config, null).name(); // else any source in the repository: a restore host may restore another host's
+        }
         RecoveryTarget recovery = RecoveryTarget.of(toTime, toLsn, toXid, toName, immediate, RecoveryTarget.Action.parse(targetAction));
         if (backup.isBlank()) {
             throw new HoldfastException(ErrorCode.USAGE, "--backup must be a backup id or latest");
@@ -149,6 +190,40 @@ public final class RestoreCommand implements Callable<Integer> {
             }
             out.flush();
             return 0;
+        }
+    }
+
+    /** {@code --type logical}: a dump into a database through pg_restore. */
+    private int logical() {
+        if (targetDb == null) {
+            throw new HoldfastException(ErrorCode.USAGE, "--type logical needs --target-db DB (a database name or a conninfo)");
+        }
+        if (target != null || dryRun || overwrite || toTime != null || toLsn != null || toXid != null || toName != null || immediate) {
+            throw new HoldfastException(ErrorCode.USAGE, "--target, --dry-run, --overwrite and the --to-* options go with base backups, not --type logical");
+        }
+        AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow(() ->
+                new HoldfastException(ErrorCode.USAGE, "restore needs the agent's configuration (--config FILE)")));
+        PostgresSourceConfig src = Sources.postgres(config, source);
+        Vertx vertx = Vertx.vertx();
+        try (Repository repo = repository.open(dev.holdfast.cli.Ambient.clock(), dev.holdfast.cli.Ambient.random())) {
+            LogicalManifest m = LogicalBackups.find(repo, src.name(), backup);
+            LogicalRestore.Result r = new LogicalRestore(vertx, repo, dev.holdfast.cli.Ambient.clock()).run(m,
+                    LogicalRestore.Target.parse(src, targetDb),
+                    new LogicalRestore.Options(Optional.ofNullable(database), create, clean, noOwner, src.pgBinDir()));
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("restored", r.backup().toString()).put("database", r.database()).put("target", r.target().toString())
+                        .put("bytes", r.bytes()).put("created_target", r.createdTarget());
+                out.println(n);
+            } else {
+                out.println("restored database " + r.database() + " of logical backup " + r.backup() + " into " + r.target()
+                        + (r.createdTarget() ? " (created)" : "") + " in " + r.elapsed().toMillis() / 1000.0 + " s");
+            }
+            out.flush();
+            return 0;
+        } finally {
+            vertx.close();
         }
     }
 

@@ -29,7 +29,7 @@ import picocli.CommandLine.Parameters;
  * PostgreSQL takes as "not found"), and with the failure's code otherwise.
  */
 @Command(name = "wal-fetch", mixinStandardHelpOptions = true, description = {
-        "Fetch one WAL file (restore_command = 'holdfast wal-fetch %f %p').",
+        "Fetch one WAL file (restore_command = 'holdfast wal-fetch %%f %%p').",
         "Exits 1 when the repository does not have it; DEST appears only when everything read verified."})
 public final class WalFetchCommand implements Callable<Integer> {
     /** PostgreSQL's "file not found" for restore_command. */

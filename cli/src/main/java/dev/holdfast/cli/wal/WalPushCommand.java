@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
  * different file of that name exits with {@code object_exists} (21) and the stored one is kept.
  */
 @Command(name = "wal-push", mixinStandardHelpOptions = true, description = {
-        "Archive one WAL file (archive_command = 'holdfast wal-push %p'); exits 0 only once it is durable.",
+        "Archive one WAL file (archive_command = 'holdfast wal-push %%p'); exits 0 only once it is durable.",
         "A different file under a name already stored fails with object_exists (21); the stored one is never replaced."})
 public final class WalPushCommand implements Callable<Integer> {
     @Mixin

@@ -47,11 +47,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       incremental backup (the newest complete backup of the cluster; none: a full backup, said so);</li>
  *   <li>{@code pg_backup_start} (fast checkpoint unless asked otherwise);</li>
  *   <li>lists the data directory and tablespaces with PostgreSQL's exclusions
- *       ({@link DataDirectoryScan}) a second after the start checkpoint ({@code started_at} is
- *       when this copy began); an incremental backup refers to its parent's copy of a file whose
- *       size and modification time are unchanged, provided that time lies more than a second
- *       before the parent's copy began (a file changed within the timestamp granularity of that
- *       copy is stored again);</li>
+ *       ({@link DataDirectoryScan}) from the second after the start checkpoint ({@code started_at}
+ *       is when this copy began); an incremental backup refers to its parent's copy of a file
+ *       whose size and modification time are unchanged, provided that time lies in an earlier
+ *       second than the parent's copy began (a file changed within the timestamp granularity of
+ *       that copy is stored again);</li>
  *   <li>{@code parallel} workers each seal and upload packs (files concatenated, a pack closed past
  *       {@code packSize}); {@code global/pg_control} is copied last, in a pack of its own;</li>
  *   <li>{@code pg_backup_stop}, then waits until the WAL from the start to the stop LSN is durable
@@ -69,7 +69,6 @@ public final class BaseBackup {
     public static final long DEFAULT_PACK_SIZE = 64L << 20;
     public static final Duration DEFAULT_WAL_TIMEOUT = Duration.ofMinutes(5);
     private static final String PG_CONTROL = "global/pg_control";
-    private static final Duration MTIME_MARGIN = Duration.ofSeconds(1);
 
     private final Vertx vertx;
     private final Repository repository;
@@ -152,9 +151,9 @@ public final class BaseBackup {
             List<BackupManifest.Tablespace> tablespaces = session.tablespaces();
             Lsn start = session.start("holdfast " + id, options.fast());
             listener.message("backup " + id + " started at " + start + (parent.map(p -> ", on top of " + p.id()).orElse("")));
-            // The copy starts a timestamp tick after the start checkpoint's writes, so that the
-            // files it flushed count as unchanged for the next incremental (see reusable()).
-            sleep(MTIME_MARGIN.plusMillis(100));
+            // The copy starts in the second after the start checkpoint's writes, so that the files
+            // it flushed count as unchanged for the next incremental (see reusable()).
+            sleep(Duration.ofMillis(1005 - clock.millis() % 1000));
             Instant copyStartedAt = clock.instant();
 
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(source.dataDir(), tablespaces, info.versionNum() / 10000);
@@ -227,17 +226,17 @@ public final class BaseBackup {
 
     /**
      * The parent's entries a new backup may point at (by path). A file the parent copied counts
-     * only when its modification time lies more than {@link #MTIME_MARGIN} before the parent's copy
-     * began ({@code started_at}): a later change then has a later timestamp even on a file system
-     * with coarse timestamps, so "same size and time" means "same bytes". An entry the parent
-     * itself took from an ancestor passed that test when it was taken.
+     * only when its modification time lies in an earlier whole second than the one the parent's
+     * copy began in ({@code started_at}): any later change then has a later timestamp, even on a
+     * file system with one-second timestamps, so "same size and time" means "same bytes". An entry
+     * the parent itself took from an ancestor passed that test when it was taken.
      */
     private static Map<String, BackupManifest.FileEntry> reusable(Optional<BackupManifest> parent) {
         Map<String, BackupManifest.FileEntry> out = new HashMap<>();
         if (parent.isEmpty()) {
             return out;
         }
-        Instant limit = parent.get().startedAt().minus(MTIME_MARGIN);
+        Instant limit = parent.get().startedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         for (BackupManifest.FileEntry e : parent.get().files()) {
             if ((e.from().isPresent() || e.mtime().isBefore(limit)) && !e.path().equals(PG_CONTROL)) {
                 out.put(e.path(), e);
