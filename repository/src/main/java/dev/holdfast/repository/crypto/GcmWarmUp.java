@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
  * compile it. Processes that move bulk data start it at launch, in the background.
  */
 public final class GcmWarmUp {
+    private static Thread background;
     private static volatile boolean done;
 
     private GcmWarmUp() {
@@ -59,9 +60,29 @@ public final class GcmWarmUp {
             return;
         }
         done = true;
-        Thread t = new Thread(GcmWarmUp::run, "holdfast-gcm-warm-up");
-        t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
-        t.start();
+        background = new Thread(GcmWarmUp::run, "holdfast-gcm-warm-up");
+        background.setDaemon(true);
+        background.setPriority(Thread.MIN_PRIORITY);
+        background.start();
+    }
+
+    /**
+     * Waits until the warm-up is over, starting it first if nobody did: bulk decryption must not
+     * begin before it, or 1 MiB decryptions may stay on the slow path (see {@link #run()}).
+     */
+    public static void await() {
+        startInBackground();
+        Thread t;
+        synchronized (GcmWarmUp.class) {
+            t = background;
+        }
+        if (t == null) {
+            return;
+        }
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -5,6 +5,7 @@ import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.backup.BackupCatalog;
+import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.backup.BackupId;
 import dev.holdfast.repository.backup.BackupLayout;
 import dev.holdfast.repository.backup.BackupManifest;
@@ -120,6 +121,7 @@ public final class BaseBackup {
     }
 
     public Result run(Options options, Listener listener) {
+        GcmWarmUp.startInBackground(); // overlaps with the start checkpoint; joined before the copy
         try (BackupSession session = BackupSession.open(vertx, source.conninfo())) {
             BackupSession.ServerInfo info = session.serverInfo();
             if (info.inRecovery()) {
@@ -184,6 +186,7 @@ public final class BaseBackup {
             listener.message(String.format("copying %d files, %d bytes (%d unchanged files from the parent)", toStore.size() + 1, total,
                     entries.size()));
             List<List<DataDirectoryScan.SourceFile>> packs = plan(toStore, options.packSize());
+            GcmWarmUp.await();
             long stored = storePacks(layout, packs, options.parallel(), progress, listener, entries);
             stored += storePack(layout, packs.size() + 1, List.of(control), progress, entries);
             listener.progress(progress.done(), progress.total());

@@ -82,6 +82,28 @@ final class PackStream extends InputStream {
         return n;
     }
 
+    /**
+     * Hands the buffer's contents to {@code out} directly, a buffer (up to 1 MiB) at a time, instead
+     * of through InputStream's small copy buffer: the sealing stream then cuts segments from
+     * large writes.
+     */
+    @Override
+    public long transferTo(java.io.OutputStream out) throws IOException {
+        long n = 0;
+        while (true) {
+            while (!buffer.hasRemaining()) {
+                if (!fill()) {
+                    return n;
+                }
+            }
+            int len = buffer.remaining();
+            out.write(buffer.array(), buffer.arrayOffset() + buffer.position(), len);
+            buffer.position(buffer.position() + len);
+            position += len;
+            n += len;
+        }
+    }
+
     /** Refills the buffer from the current file, moving to the next one as files end. False at the end of the pack. */
     private boolean fill() throws IOException {
         while (true) {

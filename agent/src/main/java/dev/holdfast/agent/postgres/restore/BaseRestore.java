@@ -9,6 +9,7 @@ import dev.holdfast.repository.backup.BackupLayout;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.backup.PackReader;
+import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.store.ObjectKey;
 import dev.holdfast.repository.wal.WalSegmentName;
 import java.io.IOException;
@@ -133,6 +134,7 @@ public final class BaseRestore {
 
     /** Resolves the backup and checks the target; writes nothing. */
     public Plan plan(Options o) {
+        GcmWarmUp.startInBackground(); // overlaps with planning; restore() waits for it
         BackupCatalog catalog = new BackupCatalog(repository);
         String systemId = o.systemId().orElseGet(() -> onlySystemId(catalog, o.source()));
         BackupManifest m = choose(catalog, o, systemId);
@@ -214,8 +216,10 @@ public final class BaseRestore {
             }
             mkdirs(dir, "pg_wal/archive_status");
             AtomicLong done = new AtomicLong();
+            GcmWarmUp.await();
             readPacks(plan, o, dir, done, listener);
             listener.progress(done.get(), plan.bytes());
+            syncAll(dir, o.parallel());
             for (String name : plan.walToCopy()) {
                 byte[] bytes = wal.fetch(name).orElseThrow(() -> new HoldfastException(ErrorCode.WAL_GAP, "WAL segment " + name
                         + ", which backup " + plan.backup().id() + " needs to be consistent, is not in the repository"));
@@ -304,10 +308,43 @@ public final class BaseRestore {
                 }
                 done.addAndGet(r);
             }
-            ch.force(false);
         }
         Files.setPosixFilePermissions(file, permissions(entry.mode()));
         Files.setLastModifiedTime(file, FileTime.from(entry.mtime()));
+    }
+
+    /**
+     * Makes everything written so far durable: every file and directory fsynced, by
+     * {@code parallel} threads, after all were written (so the kernel had time to write most of it
+     * back already), as {@code pg_basebackup} does at its end. Before pg_control appears.
+     */
+    private static void syncAll(Path dir, int parallel) throws IOException {
+        List<Path> paths;
+        try (var walk = Files.walk(dir)) {
+            paths = walk.toList();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(parallel);
+        try {
+            List<Future<Void>> futures = new ArrayList<>();
+            for (Path p : paths) {
+                futures.add(pool.submit(() -> {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Void> f : futures) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(String.valueOf(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private static void mkdirs(Path dir, String rel) throws IOException {
