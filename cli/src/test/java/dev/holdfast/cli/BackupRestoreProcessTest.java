@@ -300,6 +300,15 @@ class BackupRestoreProcessTest {
             assertEquals(51, r4.status(), r4::toString);
             assertTrue(r4.err().contains("--overwrite"), r4.err());
 
+            // A logical dump through the CLI, restored into a new database of the same server.
+            JsonNode logical = backup(cfg, "logical");
+            assertEquals("logical", logical.path("type").asText());
+            Cli rl = Cli.run("restore", "--config", cfg.toString(), "--source", "main", "--type", "logical", "--backup",
+                    logical.path("id").asText(), "--database", "postgres", "--target-db", "copy", "--create", "--json");
+            assertEquals(0, rl.status(), rl::toString);
+            assertEquals(pg.psql(digest), pg.run(Duration.ofMinutes(1), PgCluster.BIN.resolve("psql").toString(), "-h",
+                    pg.socketDir().toString(), "-p", Integer.toString(pg.port()), "-U", PgCluster.SUPERUSER, "-d", "copy", "-Atq", "-c", digest).trim());
+
             // One pack corrupted in the store: the restore fails before PostgreSQL could start.
             Path pack;
             try (Stream<Path> s = Files.walk(dir.resolve("repo"))) {
