@@ -188,4 +188,41 @@ class BackupVerifierTest {
             assertEquals(Set.of("20261123T090000Z-full"), backupsWith(r, BackupVerifier.Kind.PACK_MISSING));
         }
     }
+
+    @Test
+    void aDamagedWalSegmentInTheBackupsRangeIsFoundByReadingData() throws Exception {
+        BackupManifest full = b.full("20261123T090000Z-full", 3, TestBackups.files("a"));
+        b.wal(1, 3, 4);
+        ObjectKey seg3 = b.walLayout().segment(dev.holdfast.repository.wal.WalSegmentName.ofNumber(1, 3, TestBackups.WAL_SEGMENT));
+        flipByte(seg3);
+        assertEquals(List.of(), verify(false).problems());
+        BackupVerifier.Report r = verify(true);
+        assertEquals(Optional.of(ErrorCode.INTEGRITY_FAILURE), r.failure());
+        BackupVerifier.Problem p = r.errors().get(0);
+        assertEquals(BackupVerifier.Kind.WAL_DAMAGED, p.kind());
+        assertEquals(full.id().toString(), p.backup());
+        assertEquals(seg3.value(), p.object());
+    }
+
+    @Test
+    void aManifestOfAnotherTypeIsListedAndSkippedNotFailed() throws Exception {
+        b.full("20261123T090000Z-full", 3, TestBackups.files("a"));
+        b.wal(1, 3, 3);
+        // A later kind of backup (a logical dump) under an id this build parses: read by its "type" first.
+        BackupLayout other = b.layout(BackupId.parse("20261123T100000Z-full"));
+        byte[] json = ("{\"format\": 1, \"id\": \"20261123T100000Z-full\", \"type\": \"logical\", \"tag\": \"nightly\","
+                + " \"started_at\": \"2026-11-23T10:00:00Z\", \"stored_bytes\": 42}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        repo.put(other.manifest(), new java.io.ByteArrayInputStream(json), true);
+        repo.put(other.manifestCopy(), new java.io.ByteArrayInputStream(json), true);
+
+        BackupVerifier.Report r = verify(true);
+        assertEquals(Optional.empty(), r.failure(), r::toString);
+        assertEquals(BackupVerifier.Kind.UNSUPPORTED_TYPE, r.warnings().get(0).kind());
+        assertEquals("logical", r.backups().get(1).type());
+        List<BackupSummary> listed = BackupSummary.list(new BackupCatalog(repo), "main", SYSID);
+        assertEquals("logical", listed.get(1).type());
+        assertEquals("nightly", listed.get(1).json().orElseThrow().get("tag").asText());
+        assertTrue(listed.get(1).error().isEmpty() && listed.get(1).manifest().isEmpty());
+        assertTrue(listed.get(0).manifest().isPresent());
+    }
 }
