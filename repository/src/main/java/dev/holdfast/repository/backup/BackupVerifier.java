@@ -9,7 +9,6 @@ import dev.holdfast.repository.seal.Footer;
 import dev.holdfast.repository.seal.OpeningInputStream;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.store.ObjectKey;
-import dev.holdfast.repository.wal.Lsn;
 import dev.holdfast.repository.wal.WalArea;
 import dev.holdfast.repository.wal.WalIndex;
 import dev.holdfast.repository.wal.WalLayout;

@@ -225,4 +225,19 @@ class BackupVerifierTest {
         assertTrue(listed.get(1).error().isEmpty() && listed.get(1).manifest().isEmpty());
         assertTrue(listed.get(0).manifest().isPresent());
     }
+
+    @Test
+    void aFileWhoseBytesDoNotMatchItsManifestEntryIsNamedByReadingData() {
+        String zeros = "0".repeat(64);
+        b.entryFilter = e -> e.path().equals("base/1/2") ? new BackupManifest.FileEntry(e.path(), e.size(), e.mtime(), e.mode(),
+                e.crc32c(), zeros, e.from(), e.pack(), e.offset()) : e;
+        BackupManifest full = b.full("20261123T090000Z-full", 3, TestBackups.files("base/1/1", "base/1/2", "global/pg_control"));
+        b.wal(1, 3, 3);
+        assertEquals(List.of(), verify(false).problems());
+        BackupVerifier.Report r = verify(true);
+        BackupVerifier.Problem p = r.errors().get(0);
+        assertEquals(BackupVerifier.Kind.PACK_DAMAGED, p.kind());
+        assertEquals(b.layout(full.id()).pack(1).value(), p.object());
+        assertTrue(p.message().contains("file 'base/1/2' has SHA-256") && p.message().contains(zeros), p::message);
+    }
 }

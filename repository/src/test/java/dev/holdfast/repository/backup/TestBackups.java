@@ -34,6 +34,8 @@ public final class TestBackups {
     public final String systemId;
     /** Files per pack: small, so that a backup has several packs. */
     private final int filesPerPack = 2;
+    /** Applied to each new file entry before it goes into the manifest: lets a test record wrong checksums. */
+    public java.util.function.UnaryOperator<BackupManifest.FileEntry> entryFilter = e -> e;
 
     public TestBackups(Repository repository, String source, String systemId) {
         this.repository = repository;
@@ -133,8 +135,8 @@ public final class TestBackups {
                 CRC32C crc = new CRC32C();
                 crc.update(b);
                 String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-                entries.add(new BackupManifest.FileEntry(f.getKey(), b.length, Instant.parse("2026-11-23T08:00:00Z"), 0600,
-                        PackReader.crc32cHex(crc), sha, Optional.empty(), BackupLayout.packName(packNo), pack.size()));
+                entries.add(entryFilter.apply(new BackupManifest.FileEntry(f.getKey(), b.length, Instant.parse("2026-11-23T08:00:00Z"),
+                        0600, PackReader.crc32cHex(crc), sha, Optional.empty(), BackupLayout.packName(packNo), pack.size())));
                 pack.write(b);
                 inPack++;
             }
