@@ -5,10 +5,7 @@ import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.seal.OpeningInputStream;
 import dev.holdfast.repository.store.Futures;
-import dev.holdfast.repository.store.ObjectInfo;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -30,8 +27,7 @@ public final class WalArea {
      * descriptor cannot be read.
      */
     public static Optional<WalIndex> index(Repository repository, WalLayout layout) {
-        List<ObjectInfo> listed = Futures.await(repository.store().listAll(layout.listPrefix()));
-        if (listed.isEmpty()) {
+        if (Futures.await(repository.store().list(layout.listPrefix(), Optional.empty(), 1)).objects().isEmpty()) {
             return Optional.empty();
         }
         WalClusterInfo info;
@@ -47,13 +43,6 @@ public final class WalArea {
             }
             throw e;
         }
-        List<WalObject> classified = new ArrayList<>();
-        for (ObjectInfo o : listed) {
-            WalObject w = layout.classify(o.key(), o.size(), o.lastModified());
-            if (w != null) {
-                classified.add(w);
-            }
-        }
-        return Optional.of(new WalIndex(info.walSegmentSize(), classified));
+        return Optional.of(WalIndex.load(repository.store(), layout, info.walSegmentSize()));
     }
 }
