@@ -6,6 +6,7 @@ import dev.holdfast.cli.keys.KeysCommand;
 import dev.holdfast.cli.list.ListCommand;
 import dev.holdfast.cli.object.ObjectCommand;
 import dev.holdfast.cli.repo.RepoCommand;
+import dev.holdfast.cli.verify.VerifyCommand;
 import dev.holdfast.cli.wal.WalFetchCommand;
 import dev.holdfast.cli.wal.WalPushCommand;
 import dev.holdfast.error.ErrorCode;
@@ -23,7 +24,8 @@ import picocli.CommandLine.Command;
 @Command(name = "holdfast", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
         subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, DemoCommand.class,
-                WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class, CommandLine.HelpCommand.class})
+                WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class,
+                VerifyCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -266,6 +266,20 @@ class BackupRestoreProcessTest {
             pg.switchWal();
             waitDurable(pg, cfg);
 
+            // verify reads what the writer wrote: every pack, every checksum, the WAL of every backup.
+            Cli verified = Cli.run("verify", "--config", cfg.toString(), "--source", "main", "--read-data", "--json");
+            assertEquals(0, verified.status(), verified::toString);
+            JsonNode report = JSON.readTree(verified.out());
+            assertEquals(4, report.path("backups").size(), verified::toString);
+            for (JsonNode one : report.path("backups")) {
+                assertTrue(one.path("restorable").asBoolean() && one.path("packs").asInt() == one.path("packs_read").asInt(),
+                        verified::toString);
+            }
+            assertEquals(3, report.path("backups").get(2).path("chain").size(), "incr2 needs incr1 and the full");
+            Cli listed = Cli.run("list", "--config", cfg.toString(), "--source", "main", "--json");
+            JsonNode window = JSON.readTree(listed.out()).path("sources").get(0).path("pitr_window");
+            assertEquals(full.path("id").asText(), window.path("from_backup").asText(), listed::toString);
+
             Path a = dir.resolve("restore/chain");
             Path b = dir.resolve("restore/full");
             Cli ra = restore(cfg, a, "--backup", incr2.path("id").asText(), "--immediate");
@@ -325,6 +339,13 @@ class BackupRestoreProcessTest {
             Cli rc = restore(cfg, c, "--backup", same.path("id").asText());
             assertEquals(14, rc.status(), rc::toString);
             assertFalse(Files.exists(c.resolve("global/pg_control")), "no pg_control: the half-written target cannot start");
+            String packKey = dir.resolve("repo").relativize(pack).toString();
+            Cli vc = Cli.run("verify", "--config", cfg.toString(), "--read-data", "--json");
+            assertEquals(14, vc.status(), vc::toString);
+            JsonNode problems = JSON.readTree(vc.out()).path("problems");
+            assertEquals(1, problems.size(), "only the backup that uses the pack: " + vc);
+            assertEquals(same.path("id").asText(), problems.get(0).path("backup").asText());
+            assertEquals(packKey, problems.get(0).path("object").asText());
         }
     }
 
