@@ -20,6 +20,7 @@ import dev.holdfast.repository.seal.OpeningInputStream;
 import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.wal.Lsn;
+import dev.holdfast.repository.wal.WalArea;
 import dev.holdfast.repository.wal.WalClusterInfo;
 import dev.holdfast.repository.wal.WalIndex;
 import dev.holdfast.repository.wal.WalLayout;
@@ -165,19 +166,7 @@ public final class ListCommand implements Callable<Integer> {
 
     private static WalIndex index(Repository repo, String source, String systemId, List<ObjectInfo> objects) {
         WalLayout layout = new WalLayout(source, systemId);
-        WalClusterInfo info;
-        try (OpeningInputStream in = repo.open(layout.descriptor())) {
-            info = WalClusterInfo.fromJson(in.readAllBytes(), "'" + layout.descriptor() + "'");
-        } catch (IOException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "reading " + layout.descriptor() + ": " + e.getMessage(), e);
-        } catch (HoldfastException e) {
-            if (e.code() == ErrorCode.OBJECT_NOT_FOUND) {
-                throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, layout + " holds WAL but no " + WalLayout.DESCRIPTOR
-                        + " (it is written first and never deleted before the WAL)");
-            }
-            throw e;
-        }
+        WalClusterInfo info = WalArea.descriptor(repo, layout);
         List<WalObject> classified = new ArrayList<>();
         for (ObjectInfo o : objects) {
             WalObject w = layout.classify(o.key(), o.size(), o.lastModified());

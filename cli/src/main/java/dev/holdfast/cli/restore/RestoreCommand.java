@@ -237,8 +237,13 @@ public final class RestoreCommand implements Callable<Integer> {
         String home = System.getProperty("holdfast.home");
         String hook = home != null && Files.isExecutable(Path.of(home, "bin", "holdfast-wal-fetch"))
                 ? Path.of(home, "bin", "holdfast-wal-fetch").toString() : "holdfast-wal-fetch";
-        return hook + " --socket " + config.controlSocket().toAbsolutePath() + " --config " + configFile.toAbsolutePath()
-                + " --source " + source + " --system-id " + sysid + " %f %p";
+        return sh(hook) + " --socket " + sh(config.controlSocket().toAbsolutePath().toString()) + " --config "
+                + sh(configFile.toAbsolutePath().toString()) + " --source " + source + " --system-id " + sysid + " %f %p";
+    }
+
+    /** A word for sh: as is when it holds only safe characters, else single-quoted. */
+    static String sh(String word) {
+        return word.matches("[A-Za-z0-9_./:=@+-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     private void printPlan(BaseRestore.Plan plan, RecoveryTarget recovery, boolean dry) {

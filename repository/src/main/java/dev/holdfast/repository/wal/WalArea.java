@@ -30,6 +30,16 @@ public final class WalArea {
         if (Futures.await(repository.store().list(layout.listPrefix(), Optional.empty(), 1)).objects().isEmpty()) {
             return Optional.empty();
         }
+        WalClusterInfo info = descriptor(repository, layout);
+        return Optional.of(WalIndex.load(repository.store(), layout, info.walSegmentSize()));
+    }
+
+    /**
+     * The area's descriptor ({@code cluster.json}). Fails with {@code integrity_failure} when it is
+     * missing (call only for an area that holds WAL), and with the store's or the opening's error
+     * when it cannot be read.
+     */
+    public static WalClusterInfo descriptor(Repository repository, WalLayout layout) {
         WalClusterInfo info;
         try (OpeningInputStream in = repository.open(layout.descriptor())) {
             info = WalClusterInfo.fromJson(in.readAllBytes(), "'" + layout.descriptor() + "'");
@@ -43,6 +53,6 @@ public final class WalArea {
             }
             throw e;
         }
-        return Optional.of(WalIndex.load(repository.store(), layout, info.walSegmentSize()));
+        return info;
     }
 }

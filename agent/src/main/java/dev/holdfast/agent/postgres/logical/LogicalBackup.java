@@ -1,5 +1,6 @@
 package dev.holdfast.agent.postgres.logical;
 
+import dev.holdfast.agent.postgres.PgSql;
 import dev.holdfast.agent.config.PostgresSourceConfig;
 import dev.holdfast.agent.postgres.replication.ConnInfo;
 import dev.holdfast.error.ErrorCode;
@@ -103,7 +104,7 @@ public final class LogicalBackup {
         String systemId;
         int serverVersionNum;
         Map<String, List<String>> catalog = new LinkedHashMap<>();
-        try (PgSql sql = PgSql.connect(vertx, conn)) {
+        try (PgSql sql = PgSql.connect(vertx, conn, PgProgram.APPLICATION_NAME, PgSql.DEFAULT_TIMEOUT)) {
             systemId = sql.value("SELECT system_identifier FROM pg_control_system()");
             serverVersionNum = Integer.parseInt(sql.value("SELECT current_setting('server_version_num')"));
             for (List<String> row : sql.query(DATABASES_SQL)) {
@@ -149,7 +150,7 @@ public final class LogicalBackup {
 
     /** The catalog row of one database, read again (it was created after the backup started). */
     private List<String> describe(ConnInfo conn, String db) {
-        try (PgSql sql = PgSql.connect(vertx, conn)) {
+        try (PgSql sql = PgSql.connect(vertx, conn, PgProgram.APPLICATION_NAME, PgSql.DEFAULT_TIMEOUT)) {
             for (List<String> row : sql.query(DATABASES_SQL)) {
                 if (row.get(0).equals(db)) {
                     return row;

@@ -1,5 +1,6 @@
 package dev.holdfast.agent.postgres.logical;
 
+import dev.holdfast.agent.postgres.PgSql;
 import dev.holdfast.agent.config.PostgresSourceConfig;
 import dev.holdfast.agent.postgres.replication.ConnInfo;
 import dev.holdfast.error.ErrorCode;
@@ -156,7 +157,7 @@ public final class LogicalRestore {
         String what = "database '" + db.name() + "' of backup " + backup.id();
         boolean exists;
         int serverVersionNum;
-        try (PgSql sql = PgSql.connect(vertx, target.server())) {
+        try (PgSql sql = PgSql.connect(vertx, target.server(), PgProgram.APPLICATION_NAME, PgSql.DEFAULT_TIMEOUT)) {
             serverVersionNum = Integer.parseInt(sql.value("SELECT current_setting('server_version_num')"));
             Optional<String> systemId = systemId(sql);
             boolean sameCluster = systemId.isEmpty() || systemId.get().equals(backup.systemId());
@@ -248,7 +249,7 @@ public final class LogicalRestore {
     }
 
     private void create(Target target, LogicalManifest.Database db, int serverVersionNum) {
-        try (PgSql sql = PgSql.connect(vertx, target.server())) {
+        try (PgSql sql = PgSql.connect(vertx, target.server(), PgProgram.APPLICATION_NAME, PgSql.DEFAULT_TIMEOUT)) {
             sql.query("CREATE DATABASE " + PgSql.identifier(target.database()) + " TEMPLATE template0 ENCODING "
                     + PgSql.literal(db.encoding()) + " LC_COLLATE " + PgSql.literal(db.collate()) + " LC_CTYPE " + PgSql.literal(db.ctype()));
         } catch (HoldfastException e) {
@@ -259,7 +260,7 @@ public final class LogicalRestore {
     }
 
     private void drop(Target target, int serverVersionNum) {
-        try (PgSql sql = PgSql.connect(vertx, target.server())) {
+        try (PgSql sql = PgSql.connect(vertx, target.server(), PgProgram.APPLICATION_NAME, PgSql.DEFAULT_TIMEOUT)) {
             sql.query("DROP DATABASE IF EXISTS " + PgSql.identifier(target.database()) + (serverVersionNum >= 130000 ? " WITH (FORCE)" : ""));
             LOG.info("dropped target {} again: the restore into it failed", target);
         } catch (HoldfastException e) {

@@ -1,5 +1,6 @@
 package dev.holdfast.agent.postgres.logical;
 
+import dev.holdfast.agent.postgres.PgSql;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,7 +82,7 @@ class LogicalBackupRestoreTest {
     @AfterAll
     static void stopCluster() {
         if (vertx != null) {
-            PgSql.await(vertx.close());
+            PgSql.await(vertx.close(), PgSql.DEFAULT_TIMEOUT);
         }
         if (pg != null) {
             pg.close();
