@@ -16,18 +16,31 @@ public final class GcmWarmUp {
 
     /**
      * Runs the warm-up on the calling thread (benchmarks call it, as they must measure warm code).
-     * Two sizes, because the JDK takes a different path for large inputs: 64 KiB (the encryption
-     * slices) and a whole default segment (decryption is one call per segment). Measured here:
-     * without the second phase, 1 MiB decryptions stay near 80 MB/s indefinitely, even after the
-     * first; with it they reach 4-5 GB/s. About a second and a half of one core.
+     * Encryption: 64 KiB calls (the encryption slices). Decryption is one call per segment, and a
+     * long call runs the JDK's GHASH as plain Java until the method is compiled with its intrinsic,
+     * which takes several hundred calls: measured here, 1 MiB decryptions stay near 85 MB/s for
+     * hundreds of calls, then jump to 4-5 GB/s once compiled. So: many short decryptions (4 KiB)
+     * to get it compiled, checked with 1 MiB ones until one runs at compiled speed (over 1.7 GB/s;
+     * the compiler works in the background, slowly on a busy machine), for at most {@link #LIMIT};
+     * then the encryption slices. Typically half a second of one core.
      */
     public static void run() {
+        long deadline = System.nanoTime() + LIMIT.toNanos();
+        do {
+            exercise(4096, 1000);
+        } while (exercise((1 << 20) + 1, 1) > 600_000L && System.nanoTime() < deadline);
         exercise(64 * 1024, 3000);
-        exercise((1 << 20) + 1, 256);
+        while (exercise((1 << 20) + 1, 1) > 600_000L && System.nanoTime() < deadline) {
+            exercise(4096, 200);
+        }
         done = true;
     }
 
-    private static void exercise(int size, int calls) {
+    /** How long {@link #run()} waits at most for compiled decryption. */
+    private static final java.time.Duration LIMIT = java.time.Duration.ofSeconds(5);
+
+    /** {@code calls} decryptions of {@code size} bytes (and some encryptions); returns the nanoseconds of the last decryption. */
+    private static long exercise(int size, int calls) {
         byte[] key = new byte[32];
         byte[] nonce = new byte[Gcm.NONCE_BYTES];
         byte[] aad = new byte[64];
@@ -36,6 +49,7 @@ public final class GcmWarmUp {
         ByteBuffer opened = ByteBuffer.allocate(size);
         Gcm gcm = Gcm.get();
         byte[] sealedWith = null;
+        long last = 0;
         for (int i = 0; i < calls; i++) {
             if (i < 8 || i % 16 == 0) {
                 // A distinct nonce per encryption: the JDK refuses to reuse a key and nonce for it.
@@ -50,8 +64,11 @@ public final class GcmWarmUp {
                 sealedWith = nonce.clone();
             }
             opened.clear();
+            last = System.nanoTime();
             gcm.decrypt(key, sealedWith, aad, sealed.duplicate(), opened, "warm-up");
+            last = System.nanoTime() - last;
         }
+        return last;
     }
 
     /** Starts {@link #run()} on a daemon thread, once per process. */
