@@ -28,6 +28,7 @@ import java.util.zip.CRC32C;
  */
 public final class PackReader {
     private static final HexFormat HEX = HexFormat.of();
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[1 << 16]);
 
     /** Receives one file's bytes. It may read fewer than {@code entry.size()}; the rest is drained. */
     @FunctionalInterface
@@ -91,7 +92,7 @@ public final class PackReader {
 
     private static void skipFully(InputStream in, long n, ObjectKey key, BackupManifest.FileEntry f, String what) throws IOException {
         long left = n;
-        byte[] scratch = left > 0 ? new byte[(int) Math.min(left, 1 << 16)] : null;
+        byte[] scratch = SCRATCH.get();
         while (left > 0) {
             int r = in.read(scratch, 0, (int) Math.min(left, scratch.length));
             if (r < 0) {
@@ -142,7 +143,7 @@ public final class PackReader {
         }
 
         void drain() throws IOException {
-            byte[] scratch = new byte[1 << 16];
+            byte[] scratch = SCRATCH.get();
             while (read(scratch, 0, scratch.length) >= 0) {
                 // digested by read
             }

@@ -30,6 +30,10 @@ public final class OpeningInputStream extends InputStream {
     private final SegmentCodec codec;
     private final PlaintextDigest digest;
     private ByteBuffer current = ByteBuffer.allocate(0);
+    private final byte[] prefix = new byte[4];
+    /** Reused for every segment (allocated at the first): the current plaintext wraps {@code plaintext}. */
+    private byte[] ciphertext;
+    private byte[] plaintext;
     private long index;
     private boolean previousShort;
     private Footer footer;
@@ -86,21 +90,25 @@ public final class OpeningInputStream extends InputStream {
 
     private void nextSegment() throws IOException {
         String what = "object '" + codec.name() + "'";
-        byte[] prefix = source.readNBytes(4);
-        if (prefix.length < 4) {
-            throw ObjectHeader.integrity(what, prefix.length == 0
+        int got = source.readNBytes(prefix, 0, 4);
+        if (got < 4) {
+            throw ObjectHeader.integrity(what, got == 0
                     ? "is truncated: it ends after " + index + " data segments without its footer"
                     : "is truncated inside the length of segment " + index);
         }
         int len = ByteBuffer.wrap(prefix).getInt();
+        if (ciphertext == null) {
+            // Reused for every segment: bulk reads allocate nothing per segment.
+            ciphertext = new byte[codec.maxCiphertextLength()];
+            plaintext = new byte[codec.header().segmentSize()];
+        }
         if (len < 17 || len > codec.maxCiphertextLength()) {
             throw ObjectHeader.integrity(what, "segment " + index + " has an impossible length " + Integer.toUnsignedString(len));
         }
-        byte[] ct = source.readNBytes(len);
-        if (ct.length < len) {
+        if (source.readNBytes(ciphertext, 0, len) < len) {
             throw ObjectHeader.integrity(what, "is truncated inside segment " + index);
         }
-        SegmentCodec.Opened opened = codec.open(index, ByteBuffer.wrap(ct));
+        SegmentCodec.Opened opened = codec.open(index, ByteBuffer.wrap(ciphertext, 0, len), plaintext);
         if (opened instanceof SegmentCodec.Data d) {
             if (previousShort) {
                 throw ObjectHeader.integrity(what, "segment " + (index - 1) + " is short but is not the last data segment");

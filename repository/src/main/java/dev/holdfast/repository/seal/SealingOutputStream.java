@@ -20,6 +20,8 @@ public final class SealingOutputStream extends OutputStream {
     private final SegmentCodec codec;
     private final PlaintextDigest digest;
     private final ByteBuffer buffer;
+    /** The framed segment being emitted: one buffer for all segments (the sink copies what it keeps). */
+    private final byte[] frame;
     private long segments;
     private long stored;
     private Footer footer;
@@ -31,6 +33,7 @@ public final class SealingOutputStream extends OutputStream {
         this.codec = Objects.requireNonNull(codec, "codec");
         this.digest = new PlaintextDigest(codec.header().sha256());
         this.buffer = ByteBuffer.allocate(codec.header().segmentSize());
+        this.frame = new byte[codec.maxFramedLength()];
         byte[] header = codec.header().encode();
         sink.write(header);
         stored = header.length;
@@ -60,7 +63,7 @@ public final class SealingOutputStream extends OutputStream {
         buffer.flip();
         try {
             digest.update(buffer);
-            emit(codec.sealData(segments++, buffer));
+            emit(codec.sealData(segments++, buffer, frame));
         } catch (IOException | RuntimeException e) {
             failed = true;
             throw e;

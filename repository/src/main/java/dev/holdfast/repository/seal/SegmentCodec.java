@@ -72,11 +72,26 @@ public final class SegmentCodec {
         return maxCiphertext;
     }
 
+    /** The largest framed segment ({@code u32 L || ciphertext}): the size of a buffer for {@link #sealData(long, ByteBuffer, byte[])}. */
+    public int maxFramedLength() {
+        return 4 + maxCiphertext;
+    }
+
     /**
      * Seals data segment {@code index}: 1 to segment-size bytes of plaintext (position to limit;
      * not consumed). Returns the framed segment ({@code u32 L || ciphertext}), ready to store.
      */
     public ByteBuffer sealData(long index, ByteBuffer plaintext) {
+        return sealData(index, plaintext, null);
+    }
+
+    /**
+     * As {@link #sealData(long, ByteBuffer)}, into {@code into} (at least {@link #maxFramedLength()}
+     * bytes, reused by the caller across segments so that bulk sealing allocates nothing per
+     * segment), or a fresh buffer when null. The result wraps {@code into}: hand it on before the
+     * next call.
+     */
+    public ByteBuffer sealData(long index, ByteBuffer plaintext, byte[] into) {
         int n = plaintext.remaining();
         if (n < 1 || n > header.segmentSize()) {
             throw new IllegalArgumentException("a data segment holds 1.." + header.segmentSize() + " bytes, not " + n);
@@ -107,7 +122,8 @@ public final class SegmentCodec {
             plaintext.duplicate().get(buf, 1, n);
             body = n;
         }
-        ByteBuffer out = ByteBuffer.allocate(4 + 1 + body + Gcm.TAG_BYTES);
+        int framed = 4 + 1 + body + Gcm.TAG_BYTES;
+        ByteBuffer out = into == null ? ByteBuffer.allocate(framed) : ByteBuffer.wrap(into, 0, framed);
         out.putInt(1 + body + Gcm.TAG_BYTES);
         Gcm.get().encrypt(key, nonce(index, false), aad, ByteBuffer.wrap(buf, 0, 1 + body), out);
         return out.flip();
@@ -128,7 +144,7 @@ public final class SegmentCodec {
     public sealed interface Opened permits Data, End {
     }
 
-    /** A data segment's plaintext (a fresh buffer the caller owns). */
+    /** A data segment's plaintext (a fresh buffer the caller owns, or the caller's own buffer when it gave one). */
     public record Data(ByteBuffer plaintext) implements Opened {
     }
 
@@ -143,6 +159,15 @@ public final class SegmentCodec {
      * @throws HoldfastException {@code INTEGRITY_FAILURE} when it does not authenticate or breaks a rule
      */
     public Opened open(long index, ByteBuffer ciphertext) {
+        return open(index, ciphertext, null);
+    }
+
+    /**
+     * As {@link #open(long, ByteBuffer)}, with a data segment's plaintext written into {@code into}
+     * (at least the segment size, reused by the caller across segments), or a fresh buffer when
+     * null. The plaintext wraps {@code into}: consume it before the next call.
+     */
+    public Opened open(long index, ByteBuffer ciphertext, byte[] into) {
         String what = "object '" + name + "' segment " + index;
         int len = ciphertext.remaining();
         if (len < 1 + Gcm.TAG_BYTES || len > maxCiphertext) {
@@ -170,9 +195,9 @@ public final class SegmentCodec {
                 if (m - 1 < 1 || m - 1 > header.segmentSize()) {
                     throw ObjectHeader.integrity(what, "holds " + (m - 1) + " bytes");
                 }
-                byte[] plain = new byte[m - 1];
+                byte[] plain = into != null ? into : new byte[m - 1];
                 System.arraycopy(buf, 1, plain, 0, m - 1);
-                return new Data(ByteBuffer.wrap(plain));
+                return new Data(ByteBuffer.wrap(plain, 0, m - 1));
             }
             case TYPE_ZSTD: {
                 long frame = Zstd.findFrameCompressedSize(buf, 1, m - 1);
@@ -180,17 +205,17 @@ public final class SegmentCodec {
                 if (frame != m - 1 || size < 1 || size > header.segmentSize()) {
                     throw ObjectHeader.integrity(what, "holds a malformed zstd frame");
                 }
-                byte[] plain = new byte[(int) size];
+                byte[] plain = into != null ? into : new byte[(int) size];
                 int got;
                 try {
-                    got = s.decompressor().decompressByteArray(plain, 0, plain.length, buf, 1, m - 1);
+                    got = s.decompressor().decompressByteArray(plain, 0, (int) size, buf, 1, m - 1);
                 } catch (RuntimeException e) {
                     throw ObjectHeader.integrity(what, "does not decompress: " + e.getMessage());
                 }
                 if (got != size) {
                     throw ObjectHeader.integrity(what, "decompresses to " + got + " bytes, not " + size);
                 }
-                return new Data(ByteBuffer.wrap(plain));
+                return new Data(ByteBuffer.wrap(plain, 0, (int) size));
             }
             default:
                 throw ObjectHeader.integrity(what, "has unknown segment type " + (buf[0] & 0xff));
