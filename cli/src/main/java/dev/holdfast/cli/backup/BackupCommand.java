@@ -12,6 +12,7 @@ import dev.holdfast.cli.Sources;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.backup.LogicalManifest;
@@ -70,6 +71,7 @@ public final class BackupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        GcmWarmUp.startInBackground(); // bulk sealing follows; start compiling the cipher now
         BackupType t = switch (type) {
             case "full" -> BackupType.FULL;
             case "incr" -> BackupType.INCR;

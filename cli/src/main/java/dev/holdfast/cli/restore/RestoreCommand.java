@@ -16,6 +16,7 @@ import dev.holdfast.cli.wal.WalSession;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.crypto.GcmWarmUp;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.LogicalManifest;
 import dev.holdfast.repository.wal.WalLayout;
@@ -126,6 +127,7 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        GcmWarmUp.startInBackground(); // bulk decryption follows; start compiling the cipher now
         if (type.equals("logical")) {
             return logical();
         }
