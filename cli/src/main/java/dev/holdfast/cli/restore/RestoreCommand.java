@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -152,15 +153,14 @@ public final class RestoreCommand implements Callable<Integer> {
         }
         int workers = parallel != null ? parallel : Runtime.getRuntime().availableProcessors();
         PrintWriter err = spec.commandLine().getErr();
-        try (WalSession session = new WalSession(repository)) {
-            BaseRestore restore = new BaseRestore(session.repository, dev.holdfast.cli.Ambient.clock());
-            // The restore command needs the system id, known only once the backup is chosen: plan twice (cheap, reads manifests).
-            BaseRestore.Options probe = options(config, recovery, workers, "%f %p");
-            BaseRestore.Plan first = restore.plan(probe);
-            String sysid = first.backup().systemId();
+        try (Repository repo = repository.open(dev.holdfast.cli.Ambient.clock(), dev.holdfast.cli.Ambient.random())) {
+            BaseRestore restore = new BaseRestore(repo, dev.holdfast.cli.Ambient.clock());
+            BaseRestore.Plan plan = restore.plan(options(config, recovery, workers, "%f %p"));
+            String sysid = plan.backup().systemId();
+            // The restore command names the system id, known once the backup is chosen.
             String command = restoreCommand != null ? restoreCommand : defaultRestoreCommand(config, configFile, sysid);
             BaseRestore.Options opts = options(config, recovery, workers, command);
-            BaseRestore.Plan plan = restore.plan(opts);
+            plan = plan.withRestoreCommand(command);
             if (dryRun) {
                 printPlan(plan, recovery, true);
                 return 0;
@@ -168,18 +168,32 @@ public final class RestoreCommand implements Callable<Integer> {
             printPlan(plan, recovery, false);
             BackupCommand.Progress progress = new BackupCommand.Progress(err);
             WalLayout layout = new WalLayout(source, sysid);
-            restore.restore(plan, opts, name -> WalSession.await(session.walRepository(layout).fetch(name)).map(Buffer::getBytes),
-                    new BaseRestore.Listener() {
-                        @Override
-                        public void message(String text) {
-                            progress.message(text);
-                        }
+            // Vert.x and the WAL reader start while the files are restored; they are needed only after.
+            CompletableFuture<WalSession> wal = CompletableFuture.supplyAsync(() -> new WalSession(repo));
+            try {
+                restore.restore(plan, opts, name -> WalSession.await(wal.join().walRepository(layout).fetch(name)).map(Buffer::getBytes),
+                        new BaseRestore.Listener() {
+                            @Override
+                            public void message(String text) {
+                                progress.message(text);
+                            }
 
-                        @Override
-                        public void progress(long done, long total) {
-                            progress.progress(done, total);
-                        }
-                    });
+                            @Override
+                            public void progress(long done, long total) {
+                                progress.progress(done, total);
+                            }
+                        });
+            } finally {
+                WalSession session = null;
+                try {
+                    session = wal.join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    // it never started: nothing to close (a restore that needed it failed with the cause)
+                }
+                if (session != null) {
+                    session.close();
+                }
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 ObjectNode n = Json.object();

@@ -21,8 +21,20 @@ public final class WalSession implements AutoCloseable {
     public final Repository repository;
     final UploadPipeline pipeline;
 
+    private final boolean ownsRepository;
+
     public WalSession(RepositoryOptions options) {
-        this.repository = options.open(Ambient.clock(), Ambient.random());
+        this(options.open(Ambient.clock(), Ambient.random()), true);
+    }
+
+    /** Over a repository the caller opened and closes. */
+    public WalSession(Repository repository) {
+        this(repository, false);
+    }
+
+    private WalSession(Repository repository, boolean ownsRepository) {
+        this.repository = repository;
+        this.ownsRepository = ownsRepository;
         this.vertx = Vertx.vertx();
         UploadOptions uo = new UploadOptions().setSha256(true).setSegmentSize(repository.config().segmentSize())
                 .setZstdLevel(repository.config().compressionLevel()).setWorkerPoolName("holdfast-cli-seal");
@@ -55,7 +67,9 @@ public final class WalSession implements AutoCloseable {
             await(pipeline.close());
             await(vertx.close());
         } finally {
-            repository.close();
+            if (ownsRepository) {
+                repository.close();
+            }
         }
     }
 }

@@ -117,6 +117,13 @@ public final class BaseRestore {
     /** What a restore will do. */
     public record Plan(BackupManifest backup, List<BackupManifest> chain, RestoreTarget target, int files, long bytes,
                        List<String> walToCopy, Map<String, String> settings) {
+        /** This plan with another {@code restore_command}. */
+        public Plan withRestoreCommand(String command) {
+            Map<String, String> s = new LinkedHashMap<>(settings);
+            s.put("restore_command", command);
+            return new Plan(backup, chain, target, files, bytes, walToCopy, s);
+        }
+
         /** The packs to read, by key, with the files each contributes. */
         Map<ObjectKey, List<BackupManifest.FileEntry>> packs() {
             Map<ObjectKey, List<BackupManifest.FileEntry>> out = new LinkedHashMap<>();
