@@ -187,13 +187,18 @@ public final class BaseBackup {
                     entries.size()));
             List<List<DataDirectoryScan.SourceFile>> packs = plan(toStore, options.packSize());
             GcmWarmUp.await();
+            long t0 = System.nanoTime();
             long stored = storePacks(layout, packs, options.parallel(), progress, listener, entries);
             stored += storePack(layout, packs.size() + 1, List.of(control), progress, entries);
             listener.progress(progress.done(), progress.total());
+            long t1 = System.nanoTime();
 
             BackupSession.Stopped stopped = session.stop();
-            listener.message("backup stopped at " + stopped.stopLsn() + "; waiting for its WAL to be in the repository");
+            listener.message(String.format("copied %d bytes in %.1f s (%.0f MB/s); backup stopped at %s, waiting for its WAL to be in"
+                    + " the repository", total, (t1 - t0) / 1e9, total / ((t1 - t0) / 1e9) / 1e6, stopped.stopLsn()));
+            long t2 = System.nanoTime();
             waitForWal(info, stopped, options.walTimeout(), listener);
+            listener.message(String.format("WAL to %s confirmed in the repository after %.1f s", stopped.stopLsn(), (System.nanoTime() - t2) / 1e9));
 
             entries.sort(Comparator.comparing(BackupManifest.FileEntry::path));
             BackupManifest manifest = new BackupManifest(id, options.tag(), parent.map(BackupManifest::id), source.name(), info.systemId(),
