@@ -60,6 +60,10 @@ public final class BackupCommand implements Callable<Integer> {
             description = "How long to wait for the backup's WAL to reach the repository (default: ${DEFAULT-VALUE}).")
     long walTimeout;
 
+    @Option(names = "--pack-size", paramLabel = "MiB", defaultValue = "64",
+            description = "Small files are packed together into objects of about this size; a larger file is an object of its own (default: ${DEFAULT-VALUE}).")
+    int packSizeMiB;
+
     @Option(names = "--spread-checkpoint", description = "Let the starting checkpoint spread out as the server's settings say, instead of an immediate one.")
     boolean spread;
 
@@ -81,6 +85,9 @@ public final class BackupCommand implements Callable<Integer> {
         if (tag != null && !tag.matches("[A-Za-z0-9_.-]{1,64}")) {
             throw new HoldfastException(ErrorCode.USAGE, "--tag must be 1-64 letters, digits, '.', '_' or '-'");
         }
+        if (packSizeMiB < 1 || packSizeMiB > 4096) {
+            throw new HoldfastException(ErrorCode.USAGE, "--pack-size must be 1 to 4096 MiB");
+        }
         if (walTimeout < 1) {
             throw new HoldfastException(ErrorCode.USAGE, "--wal-timeout must be at least 1 second");
         }
@@ -92,12 +99,12 @@ public final class BackupCommand implements Callable<Integer> {
         }
         BaseBackup.Options defaults = BaseBackup.Options.defaults(t);
         BaseBackup.Options options = new BaseBackup.Options(t, Optional.ofNullable(tag), parallel != null ? parallel : defaults.parallel(),
-                !spread, Duration.ofSeconds(walTimeout), defaults.packSize());
+                !spread, Duration.ofSeconds(walTimeout), packSizeMiB * 1024L * 1024L);
         PrintWriter err = spec.commandLine().getErr();
         Vertx vertx = Vertx.vertx();
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
             Progress progress = new Progress(err);
-            BaseBackup.Result r = new BaseBackup(vertx, repo, src, Ambient.clock()).run(options, progress);
+            BaseBackup.Result r = new BaseBackup(vertx, repo, src, Ambient.clock(), Ambient.random()).run(options, progress);
             print(r);
             return 0;
         } finally {
