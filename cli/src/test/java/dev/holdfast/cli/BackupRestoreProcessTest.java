@@ -188,8 +188,8 @@ class BackupRestoreProcessTest {
             startAgent(cfg);
             Process bench = pg.pgbench("-n", "-c", "3", "-j", "2", "-T", "45");
             pg.psql("INSERT INTO markers (note) VALUES ('before-backup')");
-            // Packs of 1 MiB: the relation files above that (pgbench_accounts) are sealed by the
-            // upload pipeline's threads, the rest packed together; the restores below read both.
+            // Packs of 1 MiB: the relation files above that (pgbench_accounts) are packs of their
+            // own, the rest packed together; the restores below read both kinds.
             Cli b = Cli.run("backup", "--config", cfg.toString(), "--source", "main", "--json", "--pack-size", "1", "--wal-timeout", "120");
             assertEquals(0, b.status(), () -> b + "\n--- agent log\n" + tail(dir.resolve("agent.log")));
             JsonNode full = JSON.readTree(b.out());

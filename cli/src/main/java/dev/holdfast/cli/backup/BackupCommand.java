@@ -104,7 +104,7 @@ public final class BackupCommand implements Callable<Integer> {
         Vertx vertx = Vertx.vertx();
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
             Progress progress = new Progress(err);
-            BaseBackup.Result r = new BaseBackup(vertx, repo, src, Ambient.clock(), Ambient.random()).run(options, progress);
+            BaseBackup.Result r = new BaseBackup(vertx, repo, src, Ambient.clock()).run(options, progress);
             print(r);
             return 0;
         } finally {

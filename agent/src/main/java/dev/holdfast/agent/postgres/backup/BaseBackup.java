@@ -1,10 +1,6 @@
 package dev.holdfast.agent.postgres.backup;
 
 import dev.holdfast.agent.config.PostgresSourceConfig;
-import dev.holdfast.agent.pipeline.Upload;
-import dev.holdfast.agent.pipeline.UploadOptions;
-import dev.holdfast.agent.pipeline.UploadPipeline;
-import dev.holdfast.agent.pipeline.UploadResult;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
@@ -17,7 +13,6 @@ import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.store.ObjectKey;
-import dev.holdfast.repository.store.PutOptions;
 import dev.holdfast.repository.wal.Lsn;
 import dev.holdfast.repository.wal.WalIndex;
 import dev.holdfast.repository.wal.WalLayout;
@@ -27,7 +22,6 @@ import java.io.IOException;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -60,8 +54,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       second than the parent's copy began (a file changed within the timestamp granularity of
  *       that copy is stored again);</li>
  *   <li>{@code parallel} workers each seal and upload packs (files concatenated, a pack closed past
- *       {@code packSize}); a file of that size or more is a pack of its own, sealed by the upload
- *       pipeline's threads together; {@code global/pg_control} is copied last, in a pack of its own;</li>
+ *       {@code packSize}); {@code global/pg_control} is copied last, in a pack of its own;</li>
  *   <li>{@code pg_backup_stop}, then waits until the WAL from the start to the stop LSN is durable
  *       in the repository (shipped by the agent, stream or archive mode), at most {@code walTimeout};</li>
  *   <li>only then writes the manifest (create-if-absent), then its copy.</li>
@@ -82,7 +75,6 @@ public final class BaseBackup {
     private final Repository repository;
     private final PostgresSourceConfig source;
     private final Clock clock;
-    private final SecureRandom random;
 
     /**
      * @param type       {@code FULL} or {@code INCR}
@@ -121,12 +113,11 @@ public final class BaseBackup {
     public record Result(BackupManifest manifest, List<String> skipped, long bytesStored, boolean fellBackToFull) {
     }
 
-    public BaseBackup(Vertx vertx, Repository repository, PostgresSourceConfig source, Clock clock, SecureRandom random) {
+    public BaseBackup(Vertx vertx, Repository repository, PostgresSourceConfig source, Clock clock) {
         this.vertx = Objects.requireNonNull(vertx, "vertx");
         this.repository = Objects.requireNonNull(repository, "repository");
         this.source = Objects.requireNonNull(source, "source");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.random = Objects.requireNonNull(random, "random");
     }
 
     public Result run(Options options, Listener listener) {
@@ -197,16 +188,7 @@ public final class BaseBackup {
             List<List<DataDirectoryScan.SourceFile>> packs = plan(toStore, options.packSize());
             GcmWarmUp.await();
             long t0 = System.nanoTime();
-            long stored;
-            UploadPipeline pipeline = UploadPipeline.create(vertx, repository.store(), repository.keyring(),
-                    repository.config().repositoryId(), new UploadOptions().setSha256(true).setSegmentSize(repository.config().segmentSize())
-                            .setZstdLevel(repository.config().compressionLevel()).setThreads(options.parallel())
-                            .setWorkerPoolName("holdfast-backup-seal"), clock, random);
-            try {
-                stored = storePacks(layout, packs, options, progress, listener, entries, pipeline);
-            } finally {
-                await(pipeline.close());
-            }
+            long stored = storePacks(layout, packs, options.parallel(), progress, listener, entries);
             stored += storePack(layout, packs.size() + 1, List.of(control), progress, entries);
             listener.progress(progress.done(), progress.total());
             long t1 = System.nanoTime();
@@ -304,10 +286,10 @@ public final class BaseBackup {
         return packs;
     }
 
-    private long storePacks(BackupLayout layout, List<List<DataDirectoryScan.SourceFile>> packs, Options options,
-                            BackupProgressCounter progress, Listener listener, List<BackupManifest.FileEntry> entries, UploadPipeline pipeline) {
+    private long storePacks(BackupLayout layout, List<List<DataDirectoryScan.SourceFile>> packs, int parallel, BackupProgressCounter progress,
+                            Listener listener, List<BackupManifest.FileEntry> entries) {
         AtomicInteger threads = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(options.parallel(), r -> {
+        ExecutorService pool = Executors.newFixedThreadPool(parallel, r -> {
             Thread t = new Thread(r, "holdfast-backup-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -324,10 +306,7 @@ public final class BaseBackup {
             for (int i : order) {
                 List<BackupManifest.FileEntry> into = new ArrayList<>();
                 results.add(into);
-                List<DataDirectoryScan.SourceFile> pack = packs.get(i);
-                futures.add(pool.submit(() -> pack.size() == 1 && pack.get(0).size() >= options.packSize()
-                        ? storeLargeFile(layout, i + 1, pack.get(0), progress, into, pipeline)
-                        : storePack(layout, i + 1, pack, progress, into)));
+                futures.add(pool.submit(() -> storePack(layout, i + 1, packs.get(i), progress, into)));
             }
             long stored = 0;
             for (Future<Long> f : futures) {
@@ -350,49 +329,6 @@ public final class BaseBackup {
             throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
         } finally {
             pool.shutdownNow();
-        }
-    }
-
-    /**
-     * A file of a pack's size or more, as a pack of its own sealed by the upload pipeline: its
-     * segments are read, compressed and encrypted by several threads at once (one thread per pack
-     * would leave the other cores idle behind the largest file), and the object's own CRC32C and
-     * SHA-256 are the file's. A file that shrinks or vanishes while it is read fails that upload
-     * (nothing is stored under the key) and goes through {@link #storePack} instead, which copies
-     * what is there.
-     */
-    private long storeLargeFile(BackupLayout layout, int number, DataDirectoryScan.SourceFile file, BackupProgressCounter progress,
-                                List<BackupManifest.FileEntry> into, UploadPipeline pipeline) {
-        ObjectKey key = layout.pack(number);
-        long[] reported = {0};
-        Upload upload = pipeline.uploadFile(key, file.file().toString(), PutOptions.DEFAULT, p -> {
-            progress.add(p.plaintextBytesRead() - reported[0]);
-            reported[0] = p.plaintextBytesRead();
-        });
-        UploadResult r;
-        try {
-            r = await(upload.result());
-        } catch (HoldfastException e) {
-            if (e.code() != ErrorCode.IO_ERROR) {
-                throw e;
-            }
-            progress.add(-reported[0]);
-            return storePack(layout, number, List.of(file), progress, into);
-        }
-        into.add(new BackupManifest.FileEntry(file.path(), r.plaintextLength(), file.mtime(), file.mode(), r.crc32cHex(),
-                r.sha256().orElseThrow(), Optional.empty(), BackupLayout.packName(number), 0));
-        return r.storedLength();
-    }
-
-    private static <T> T await(io.vertx.core.Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get();
-        } catch (ExecutionException e) {
-            HoldfastException h = HoldfastException.find(e.getCause());
-            throw h != null ? h : new HoldfastException(ErrorCode.IO_ERROR, String.valueOf(e.getCause()), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
         }
     }
 
