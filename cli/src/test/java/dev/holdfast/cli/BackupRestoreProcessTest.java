@@ -373,6 +373,38 @@ class BackupRestoreProcessTest {
         }
     }
 
+    @Test
+    void aTablespaceIsBackedUpAndRestoredInsideTheTarget() throws Exception {
+        try (PgCluster pg = PgCluster.builder().start()) {
+            pg.createRole("holdfast", PASSWORD, true, "scram-sha-256");
+            pg.psql("ALTER ROLE holdfast SUPERUSER");
+            Path location = pg.newServerDir("ts1");
+            pg.psql("CREATE TABLESPACE ts1 LOCATION '" + location + "'");
+            pg.psql("CREATE TABLE spaced TABLESPACE ts1 AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
+            String digest = "SELECT count(*) || ':' || md5(string_agg(v, '' ORDER BY id)) FROM spaced";
+            String expected = pg.psql(digest);
+            Path cfg = config(pg);
+            startAgent(cfg);
+            JsonNode full = backup(cfg, "full");
+            pg.switchWal();
+            waitDurable(pg, cfg);
+            Path target = dir.resolve("restore/ts");
+            Cli r = restore(cfg, target, "--backup", full.path("id").asText(), "--immediate");
+            assertEquals(0, r.status(), r::toString);
+            assertTrue(Files.isDirectory(target.resolve("pg_tblspc"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            try (Stream<Path> links = Files.list(target.resolve("pg_tblspc"))) {
+                List<Path> ts = links.toList();
+                assertEquals(1, ts.size(), ts.toString());
+                assertFalse(Files.isSymbolicLink(ts.get(0)), "restored in place, inside the target, not linked to " + location);
+            }
+            assertFalse(Files.exists(target.resolve("tablespace_map")));
+            verifyBackup(target);
+            PgCluster back = start(target);
+            assertEquals(expected, back.psql(digest));
+            assertEquals("ts1", back.psql("SELECT t.spcname FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace WHERE c.relname = 'spaced'"));
+        }
+    }
+
     /** Relation and config file paths of a restored directory (what both restores must hold). */
     private static List<String> relationFiles(Path data) throws IOException {
         try (Stream<Path> s = Files.walk(data)) {

@@ -64,7 +64,8 @@ import java.util.zip.CRC32C;
  * Until that last rename the directory has no {@code pg_control}, so PostgreSQL refuses to start
  * on a restore that failed half way (the error says to restore again with {@code --overwrite}).
  * Tablespaces are restored in place, as directories under {@code pg_tblspc/} (no
- * {@code tablespace_map}), so that a restore never writes outside its target.
+ * {@code tablespace_map}, and {@code allow_in_place_tablespaces = on} so that PostgreSQL accepts
+ * them), so that a restore never writes outside its target.
  *
  * <p>Blocking: call from a thread of your own.
  */
@@ -163,6 +164,11 @@ public final class BaseRestore {
         settings.putAll(o.recovery().settings());
         if (!o.keepArchiveMode()) {
             settings.put("archive_mode", "off");
+        }
+        if (!m.tablespaces().isEmpty()) {
+            // Tablespaces come back as directories inside the target, which PostgreSQL accepts
+            // only with this setting (it refuses to end recovery on a pg_tblspc entry that is no link).
+            settings.put("allow_in_place_tablespaces", "on");
         }
         return new Plan(m, chain, target, m.files().size(), m.bytes(), wal, settings);
     }
