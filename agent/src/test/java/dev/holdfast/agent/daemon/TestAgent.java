@@ -78,12 +78,28 @@ public final class TestAgent {
     public record Response(int status, String exitStatus, String body) {
     }
 
-    /** One HTTP request over the Unix socket {@code socket}. */
+    /**
+     * One HTTP request over the Unix socket {@code socket}. A request that sees no byte for 15 s
+     * is sent once more on a new client: once in many CI runs, a Vert.x client request over a Unix
+     * socket (NIO transport) got no answer while the same server answered every other request
+     * (the hooks' curl requests never showed this). The server's behaviour is what these tests check.
+     */
     public static Response request(Vertx vertx, Path socket, HttpMethod method, String uri, Buffer body) throws Exception {
+        try {
+            return requestOnce(vertx, socket, method, uri, body);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() == null || !e.getCause().getClass().getSimpleName().contains("Timeout")) {
+                throw e;
+            }
+            return requestOnce(vertx, socket, method, uri, body);
+        }
+    }
+
+    private static Response requestOnce(Vertx vertx, Path socket, HttpMethod method, String uri, Buffer body) throws Exception {
         HttpClient client = vertx.createHttpClient();
         try {
             return await(client.request(new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
-                            .setMethod(method).setURI(uri).setHost("localhost"))
+                            .setMethod(method).setURI(uri).setHost("localhost").setIdleTimeout(15_000))
                     .compose(req -> body == null ? req.send() : req.send(body))
                     .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(),
                             resp.getHeader("Holdfast-Exit-Status"), b.toString(StandardCharsets.UTF_8)))));
