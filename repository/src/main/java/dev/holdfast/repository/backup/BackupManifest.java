@@ -224,7 +224,8 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
         }
     }
 
-    private static String text(JsonNode n, String key) {
+    /** A required string field (manifests of every type read their fields through these two). */
+    static String text(JsonNode n, String key) {
         JsonNode v = n.get(key);
         if (v == null || !v.isTextual()) {
             throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "'" + key + "' is missing or not a string");
@@ -232,7 +233,8 @@ public record BackupManifest(BackupId id, Optional<String> tag, Optional<BackupI
         return v.asText();
     }
 
-    private static Optional<String> optional(JsonNode n, String key) {
+    /** An optional string field: empty when missing or null. */
+    static Optional<String> optional(JsonNode n, String key) {
         JsonNode v = n.get(key);
         return v == null || v.isNull() ? Optional.empty() : Optional.of(v.asText());
     }

@@ -193,19 +193,18 @@ public record LogicalManifest(BackupId id, Optional<String> tag, String source, 
                     + " (this build reads " + FORMAT + ")");
         }
         try {
-            BackupId id = BackupId.parse(text(n, "id"));
-            if (!id.type().token().equals(text(n, "type"))) {
+            BackupId id = BackupId.parse(BackupManifest.text(n, "id"));
+            if (!id.type().token().equals(BackupManifest.text(n, "type"))) {
                 throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, where + ": type and id disagree");
             }
             List<Database> dbs = new ArrayList<>();
             for (JsonNode d : n.path("databases")) {
-                dbs.add(new Database(text(d, "name"), text(d, "object"), d.path("bytes").asLong(-1), d.path("stored_bytes").asLong(-1),
-                        text(d, "sha256"), text(d, "encoding"), text(d, "collate"), text(d, "ctype")));
+                dbs.add(new Database(BackupManifest.text(d, "name"), BackupManifest.text(d, "object"), d.path("bytes").asLong(-1), d.path("stored_bytes").asLong(-1),
+                        BackupManifest.text(d, "sha256"), BackupManifest.text(d, "encoding"), BackupManifest.text(d, "collate"), BackupManifest.text(d, "ctype")));
             }
-            JsonNode tag = n.get("tag");
-            LogicalManifest m = new LogicalManifest(id, tag == null || tag.isNull() ? Optional.empty() : Optional.of(tag.asText()),
-                    text(n, "source"), text(n, "system_identifier"), n.path("server_version_num").asInt(),
-                    Instant.parse(text(n, "started_at")), Instant.parse(text(n, "finished_at")), dbs);
+            LogicalManifest m = new LogicalManifest(id, BackupManifest.optional(n, "tag"),
+                    BackupManifest.text(n, "source"), BackupManifest.text(n, "system_identifier"), n.path("server_version_num").asInt(),
+                    Instant.parse(BackupManifest.text(n, "started_at")), Instant.parse(BackupManifest.text(n, "finished_at")), dbs);
             if (n.path("bytes").asLong(-1) != m.bytes() || n.path("stored_bytes").asLong(-1) != m.storedBytes()) {
                 throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, where + ": 'bytes' or 'stored_bytes' is not the sum of the databases'");
             }
@@ -216,13 +215,5 @@ public record LogicalManifest(BackupId id, Optional<String> tag, String source, 
         } catch (RuntimeException e) {
             throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, where + ": the manifest is malformed: " + e.getMessage(), e);
         }
-    }
-
-    private static String text(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.isTextual()) {
-            throw new IllegalArgumentException("'" + key + "' is missing or not a string");
-        }
-        return v.asText();
     }
 }
