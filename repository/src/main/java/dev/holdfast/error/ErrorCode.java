@@ -63,7 +63,22 @@ public enum ErrorCode {
     /** A restore target outside {@code restore.allowed_targets}, or escaping it ({@code ..}, a symlink). Nothing was written. */
     TARGET_NOT_ALLOWED(50, 403),
     /** A restore target that is not empty, without {@code --overwrite}. Nothing was written. */
-    TARGET_NOT_EMPTY(51, 409);
+    TARGET_NOT_EMPTY(51, 409),
+
+    /** An API request without a bearer token, or with one the controller does not know. */
+    UNAUTHENTICATED(60, 401),
+    /** An API request whose token's role may not do this (e.g. an analyst asking to mutate). */
+    PERMISSION_DENIED(61, 403),
+    /** An API resource (agent, job, policy, ...) that does not exist. */
+    NOT_FOUND(62, 404),
+    /** A request that conflicts with the current state (e.g. a job for a source another job is running). */
+    CONFLICT(63, 409),
+    /** Enrolment refused: an unknown, used, expired or other host's token, or a bad request. Audited. */
+    ENROLMENT_REFUSED(64, 403),
+    /** The controller could not be reached, or refused the agent's link (certificate, revocation). */
+    CONTROLLER_UNAVAILABLE(65, 503),
+    /** The peer speaks no protocol version this build speaks (docs/protocol.md). */
+    PROTOCOL_UNSUPPORTED(66, 400);
 
     private final int exitStatus;
     private final int httpStatus;

@@ -56,10 +56,19 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
         Objects.requireNonNull(restore, "restore");
     }
 
-    /** The {@code controller:} section. @param url the controller's https (or http) URL */
-    public record ControllerConfig(URI url) {
+    /**
+     * The {@code controller:} section.
+     *
+     * @param url         the controller's https URL
+     * @param identityDir where {@code enroll} keeps this agent's key, certificate and the pinned CA;
+     *                    default {@value #DEFAULT_IDENTITY_DIR}
+     */
+    public record ControllerConfig(URI url, Path identityDir) {
+        public static final String DEFAULT_IDENTITY_DIR = "/var/lib/holdfast/identity";
+
         public ControllerConfig {
             Objects.requireNonNull(url, "url");
+            Objects.requireNonNull(identityDir, "identityDir");
         }
     }
 
@@ -117,8 +126,8 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
                 .orElseGet(defaultHost);
         RepositoryLocation repository = RepositorySection.parse(root);
         Optional<ControllerConfig> controller = root.optionalMapping("controller", "a mapping with url").map(c -> {
-            c.allowOnly(List.of("url"));
-            String expected = "an https:// or http:// URL";
+            c.allowOnly(List.of("url", "identity_dir"));
+            String expected = "an https:// URL";
             String url = c.string("url", expected);
             URI u;
             try {
@@ -126,10 +135,10 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
             } catch (java.net.URISyntaxException e) {
                 throw c.invalid("url", expected);
             }
-            if (!("https".equals(u.getScheme()) || "http".equals(u.getScheme())) || u.getHost() == null) {
+            if (!"https".equals(u.getScheme()) || u.getHost() == null) {
                 throw c.invalid("url", expected);
             }
-            return new ControllerConfig(u);
+            return new ControllerConfig(u, c.optionalAbsolutePath("identity_dir").orElse(Path.of(ControllerConfig.DEFAULT_IDENTITY_DIR)));
         });
         Path socket = root.optionalAbsolutePath("control_socket").orElse(Path.of(DEFAULT_CONTROL_SOCKET));
         if (socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {

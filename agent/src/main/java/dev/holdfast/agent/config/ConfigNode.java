@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  */
 public final class ConfigNode {
     /** Keys whose values are never shown in messages. */
-    static final Set<String> SECRET_KEYS = Set.of("secret_access_key", "conninfo", "uri", "password");
+    static final Set<String> SECRET_KEYS = Set.of("secret_access_key", "conninfo", "uri", "password", "catalog");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");

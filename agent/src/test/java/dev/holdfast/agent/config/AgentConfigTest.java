@@ -154,7 +154,7 @@ class AgentConfigTest {
         assertTrue(refused(REPO + "metrics:\n  listen: 9187\n").contains("metrics.listen: expected host:port"));
         assertTrue(refused(REPO + "metrics:\n  listen: 127.0.0.1:99999\n").contains("metrics.listen"));
         assertTrue(refused(REPO + "control_socket: agent.sock\n").contains("control_socket: expected an absolute path"));
-        assertTrue(refused(REPO + "controller:\n  url: ftp://c\n").contains("controller.url: expected an https:// or http:// URL"));
+        assertTrue(refused(REPO + "controller:\n  url: ftp://c\n").contains("controller.url: expected an https:// URL"));
         assertTrue(refused(REPO + "restore:\n  allowed_targets: [restore]\n").contains("restore.allowed_targets[0]: expected an absolute directory path"));
         assertTrue(refused(REPO + "sources:\n  - name: r\n    type: redis\n    uri: http://x\n    dir: /r\n").contains("sources[0].uri: expected a redis://"));
         assertTrue(refused(REPO + "sources:\n  - name: f\n    type: files\n    paths: [etc]\n").contains("sources[0].paths[0]: expected an absolute path"));
