@@ -37,6 +37,9 @@ public interface Catalog extends AutoCloseable {
     /** Updates the live state of one source (from a heartbeat); no-op for an unknown source. */
     Future<Void> sourceState(String host, String source, SourceLiveState state);
 
+    /** One source of a host, if the host reported it. */
+    Future<Optional<SourceRecord>> source(String host, String name);
+
     /** Sources ordered by host, then name. */
     Future<Page<SourceRecord>> sources(PageRequest page);
 
