@@ -3,6 +3,11 @@ package dev.holdfast.agent.daemon;
 import dev.holdfast.agent.config.AgentConfig;
 import dev.holdfast.agent.config.SourceConfig;
 import dev.holdfast.agent.control.ControlServer;
+import dev.holdfast.agent.link.AgentIdentity;
+import dev.holdfast.agent.link.ControllerLink;
+import dev.holdfast.agent.link.JobRunner;
+import dev.holdfast.agent.link.PolicyCache;
+import dev.holdfast.agent.link.Renewal;
 import dev.holdfast.agent.pipeline.UploadOptions;
 import dev.holdfast.agent.pipeline.UploadPipeline;
 import dev.holdfast.error.ErrorCode;
@@ -75,6 +80,9 @@ public final class AgentDaemon {
     private Instant startedAt;
     private Future<Void> stopped;
     private Optional<GroupPrincipal> socketGroup = Optional.empty();
+    private volatile AgentIdentity identity;
+    private JobRunner jobs;
+    private ControllerLink link;
 
     /**
      * A daemon for {@code config}, not yet started.
@@ -163,7 +171,52 @@ public final class AgentDaemon {
             for (AgentSource s : List.copyOf(sources)) {
                 chain = chain.compose(x -> startSource(s));
             }
-            return chain;
+            return chain.compose(x -> startLink());
+        });
+    }
+
+    /**
+     * Starts the controller link when a controller is configured and this host is enrolled. An
+     * agent that is configured for a controller but not enrolled runs standalone and says so: the
+     * data path never depends on the controller.
+     */
+    private Future<Void> startLink() {
+        if (config.controller().isEmpty()) {
+            return Future.succeededFuture();
+        }
+        AgentConfig.ControllerConfig c = config.controller().get();
+        Optional<AgentIdentity> id;
+        try {
+            id = AgentIdentity.load(c.identityDir());
+        } catch (HoldfastException e) {
+            log.error("controller_identity_unreadable", "dir", c.identityDir(), "error", e.getMessage(),
+                    "msg", "running standalone; re-enrol with holdfast enroll");
+            return Future.succeededFuture();
+        }
+        if (id.isEmpty()) {
+            log.warn("controller_not_enrolled", "dir", c.identityDir(), "msg", "running standalone until this host is enrolled"
+                    + " (holdfast enroll --controller URL --token T), then restarted");
+            return Future.succeededFuture();
+        }
+        identity = id.get();
+        jobs = new JobRunner(vertx, repository, config, clock, log);
+        link = new ControllerLink(vertx, c.url(), config.host(), version, () -> identity.clientOptions(), () -> List.copyOf(sources), jobs,
+                new PolicyCache(c.identityDir()), clock, random, log, this::renewIfDue);
+        link.start();
+        log.info("controller_link_starting", "controller", c.url(), "certificate_expires", identity.notAfter());
+        return Future.succeededFuture();
+    }
+
+    /** Renews the client certificate once it is past two thirds of its life; true when it did. */
+    private Future<Boolean> renewIfDue() {
+        AgentIdentity id = identity;
+        if (id == null || !id.needsRenewal(clock.instant())) {
+            return Future.succeededFuture(false);
+        }
+        return Renewal.renew(vertx, id, random).map(renewed -> {
+            identity = renewed;
+            log.info("certificate_renewed", "expires", renewed.notAfter());
+            return true;
         });
     }
 
@@ -223,7 +276,7 @@ public final class AgentDaemon {
                 .put("uptime_seconds", Math.max(0, Duration.between(startedAt, now).toSeconds()))
                 .put("control_socket", config.controlSocket().toString())
                 .put("metrics", metrics == null ? null : config.metrics().host().orElse("") + ":" + metrics.port())
-                .put("sources", list);
+                .put("sources", list).put("controller", link == null ? null : link.status());
     }
 
     /** Stops everything that runs (see the class comment). Idempotent; never fails. */
@@ -255,6 +308,13 @@ public final class AgentDaemon {
                     .onSuccess(y -> log.info("source_stopped", "source", s.name())));
         }
         return chain
+                .transform(x -> link == null ? Future.succeededFuture() : quietly("controller_link_close_failed", link::stop))
+                .transform(x -> {
+                    if (jobs != null) {
+                        jobs.close();
+                    }
+                    return Future.succeededFuture();
+                })
                 .transform(x -> control == null ? Future.succeededFuture() : quietly("control_socket_close_failed", control::close))
                 .transform(x -> metrics == null ? Future.succeededFuture() : quietly("metrics_close_failed", metrics::close))
                 .transform(x -> pipeline == null ? Future.succeededFuture() : quietly("pipeline_close_failed", pipeline::close))

@@ -68,14 +68,13 @@ public final class Jobs {
     }
 
     /**
-     * An ad-hoc backup: checks that the host reported the source, stores the job, audits the
-     * request and dispatches it when the agent is connected.
+     * An ad-hoc backup: checks that the host reported the source, stores the job and dispatches it
+     * when the agent is connected.
      *
      * @throws HoldfastException (as a failed future) usage for a bad type or tag, not_found for an
      *                           unknown host or source
      */
-    public Future<JobRecord> requestBackup(String host, String source, String type, String tag, String actor, String role,
-                                           String requestId) {
+    public Future<JobRecord> requestBackup(String host, String source, String type, String tag, String actor) {
         if (!TYPES.contains(type)) {
             return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "type must be full, incr or logical, not '" + type + "'"));
         }
@@ -95,9 +94,8 @@ public final class Jobs {
             JobRecord job = new JobRecord(newJobId(), host, source, "backup", type, tag, JobState.QUEUED, "api", actor, Optional.empty(),
                     now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "", Optional.empty(), Optional.empty(),
                     Optional.empty(), Map.of());
+            // The API audits the request (with its request id); the job records who asked.
             return catalog.insertJob(job)
-                    .compose(v -> audit(now, requestId, actor, role, "backup.request", host + "/" + source + " " + job.id(), "ok",
-                            "type " + type + ", tag " + tag))
                     .compose(v -> queued(job))
                     .compose(v -> catalog.job(job.id()).map(o -> o.orElse(job)));
         });
