@@ -58,6 +58,11 @@ public final class CatalogFactory {
         }
         return catalog.migrate(clock).<Catalog>map(v -> catalog).recover(e -> {
             catalog.close();
+            if (url.embedded() && String.valueOf(e.getMessage()).contains("90020")) {
+                // H2's "database may be already in use": another process (a running controller) holds the file.
+                return Future.failedFuture(new HoldfastException(ErrorCode.CONFLICT, "the " + catalog
+                        + " is in use by another process: stop the controller first", e));
+            }
             return Future.failedFuture(new HoldfastException(e instanceof HoldfastException h ? h.code() : ErrorCode.INTERNAL,
                     "cannot open the " + catalog + ": " + e.getMessage(), e));
         });

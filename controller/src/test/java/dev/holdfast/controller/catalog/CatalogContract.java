@@ -312,6 +312,19 @@ abstract class CatalogContract {
         assertEquals(1, won.stream().filter(b -> b).count(), won.toString());
     }
 
+    @Test
+    void twoCatalogsOnOneStoreAlsoClaimARunExactlyOnce() throws Exception {
+        try (Catalog second = await(open())) {
+            List<Boolean> won = concurrently(20, i -> (i % 2 == 0 ? catalog : second)
+                    .claimScheduledRun("db1", "main", "weekly", t(7), "job-" + i));
+            assertEquals(1, won.stream().filter(b -> b).count(), won.toString());
+            EnrolmentTokenRecord tok = new EnrolmentTokenRecord("9a".repeat(32), "db1", t(0), t(3600), "admin", Optional.empty());
+            await(second.insertEnrolmentToken(tok));
+            List<Boolean> used = concurrently(20, i -> (i % 2 == 0 ? catalog : second).consumeEnrolmentToken(tok.tokenHash(), t(i)));
+            assertEquals(1, used.stream().filter(b -> b).count(), used.toString());
+        }
+    }
+
     // ---- enrolment and certificates ----
 
     @Test
