@@ -172,6 +172,11 @@ public final class R2dbcCatalog implements Catalog {
     }
 
     @Override
+    public Future<Optional<SourceRecord>> source(String host, String name) {
+        return one("SELECT * FROM sources WHERE host = $1 AND name = $2", R2dbcCatalog::sourceOf, host, name);
+    }
+
+    @Override
     public Future<Page<SourceRecord>> sources(PageRequest page) {
         return page("SELECT * FROM sources", List.of(), List.of(), new Keyset(false, "host:s", "name:s"), page, R2dbcCatalog::sourceOf,
                 s -> List.of(s.host(), s.name()));

@@ -194,6 +194,9 @@ abstract class CatalogContract {
         await(catalog.sourceState("db2", "nothing", live));
         SourceRecord withLive = new SourceRecord("db2", "main", "postgres", "7300000000000000001", "150020", "stream", Optional.of(live));
         assertEquals(List.of(other, cache, withLive), await(catalog.sources(PageRequest.FIRST)).items());
+        assertEquals(Optional.of(withLive), await(catalog.source("db2", "main")));
+        assertEquals(Optional.of(other), await(catalog.source("db1", "main")));
+        assertEquals(Optional.empty(), await(catalog.source("db1", "cache")), "a source of another host");
 
         await(catalog.replaceSources("db2", List.of(withLive)));
         assertEquals(List.of(other, withLive), await(catalog.sources(PageRequest.FIRST)).items(), "the host's other sources are gone");
