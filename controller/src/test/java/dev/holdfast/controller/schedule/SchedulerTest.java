@@ -14,6 +14,10 @@ import dev.holdfast.controller.catalog.SourceRecord;
 import dev.holdfast.controller.config.ControllerConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.Promise;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -24,6 +28,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -249,8 +254,13 @@ class SchedulerTest {
         ControllerConfig config = config(BERLIN, Duration.ZERO);
         enrol("db1", Instant.parse("2026-11-01T00:00:00Z"), true, "postgres");
         enrol("db2", Instant.parse("2026-11-01T00:00:00Z"), true, "postgres");
-        Scheduler a = scheduler(config);
-        Scheduler b = scheduler(config);
+        // Both schedulers read the last claim and the open jobs before either claims the slot (their
+        // reads are paired up), so the catalog's claim is all that stands between them and a double run.
+        Catalog paired = pairedClaimReads(catalog);
+        Scheduler a = new Scheduler(vertx, paired, config, clock, new SecureRandom(), dispatched::add);
+        Scheduler b = new Scheduler(vertx, paired, config, clock, new SecureRandom(), dispatched::add);
+        schedulers.add(a);
+        schedulers.add(b);
         Instant t = at("2026-11-28T12:00", BERLIN);
         List<JobRecord> created = new ArrayList<>();
         for (int day = 0; day < 10; day++, t = t.plus(Duration.ofDays(1))) {
@@ -270,6 +280,41 @@ class SchedulerTest {
         assertEquals(2 * (10 + 3 + 2), created.size());
         assertEquals(created.size(), allJobs().size());
         assertEquals(created.size(), dispatched.size());
+    }
+
+    /**
+     * {@code c} whose {@link Catalog#lastScheduledRun} and {@link Catalog#openJobs} answers are
+     * held back until a second caller asked the same; every other method goes straight through.
+     */
+    private static Catalog pairedClaimReads(Catalog c) {
+        Map<List<Object>, Promise<Void>> waiting = new HashMap<>();
+        InvocationHandler h = (proxy, method, args) -> {
+            Object result;
+            try {
+                result = method.invoke(c, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            if (!method.getName().equals("lastScheduledRun") && !method.getName().equals("openJobs")) {
+                return result;
+            }
+            List<Object> key = new ArrayList<>(List.of(method.getName()));
+            key.addAll(List.of(args));
+            Promise<Void> other;
+            Promise<Void> mine = Promise.promise();
+            synchronized (waiting) {
+                other = waiting.remove(key);
+                if (other == null) {
+                    waiting.put(key, mine);
+                }
+            }
+            if (other != null) {
+                other.complete();
+                return result;
+            }
+            return mine.future().compose(v -> (Future<?>) result);
+        };
+        return (Catalog) Proxy.newProxyInstance(Catalog.class.getClassLoader(), new Class<?>[] {Catalog.class}, h);
     }
 
     @Test
