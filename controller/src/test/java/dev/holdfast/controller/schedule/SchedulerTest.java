@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.holdfast.controller.catalog.AgentRecord;
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.Catalog;
+import dev.holdfast.controller.catalog.CatalogFactory;
 import dev.holdfast.controller.catalog.JobRecord;
 import dev.holdfast.controller.catalog.JobState;
 import dev.holdfast.controller.catalog.PageRequest;
@@ -67,8 +68,8 @@ class SchedulerTest {
     }
 
     @BeforeEach
-    void openCatalog() {
-        catalog = new InMemoryCatalog();
+    void openCatalog() throws Exception {
+        catalog = await(openStore());
     }
 
     @AfterEach
@@ -77,6 +78,17 @@ class SchedulerTest {
             await(s.stop());
         }
         catalog.close();
+    }
+
+    /** The embedded catalog (H2 in a file) in this test's data directory. */
+    private Future<Catalog> openStore() {
+        return CatalogFactory.open(vertx, new ControllerConfig.CatalogUrl("embedded"), dir.resolve("data"), clock);
+    }
+
+    /** A controller restart as far as the catalog goes: closed, then opened again from its file. */
+    private void reopen() throws Exception {
+        catalog.close();
+        catalog = await(openStore());
     }
 
     /** A clock the test moves by hand. */
@@ -222,6 +234,7 @@ class SchedulerTest {
                 first.stream().map(j -> slot(j, BERLIN)).collect(java.util.stream.Collectors.toSet()));
         finish(first);
         await(before.stop());
+        reopen();
         // Down from Saturday noon to Tuesday noon: three daily slots, a weekly and a monthly missed.
         Scheduler after = scheduler(config);
         List<JobRecord> caughtUp = tick(after, at("2026-12-01T12:00", BERLIN));
@@ -238,7 +251,10 @@ class SchedulerTest {
         ControllerConfig config = config(BERLIN, Duration.ZERO);
         enrol("db1", Instant.parse("2026-11-01T00:00:00Z"), true, "postgres");
         Instant now = at("2026-11-28T12:00", BERLIN);
-        assertEquals(3, tick(scheduler(config), now).size());
+        Scheduler before = scheduler(config);
+        assertEquals(3, tick(before, now).size());
+        await(before.stop());
+        reopen();
         // The jobs are still queued when the new instance starts: neither new jobs nor skips.
         Scheduler restarted = scheduler(config);
         assertEquals(List.of(), tick(restarted, now));
@@ -254,11 +270,13 @@ class SchedulerTest {
         ControllerConfig config = config(BERLIN, Duration.ZERO);
         enrol("db1", Instant.parse("2026-11-01T00:00:00Z"), true, "postgres");
         enrol("db2", Instant.parse("2026-11-01T00:00:00Z"), true, "postgres");
-        // Both schedulers read the last claim and the open jobs before either claims the slot (their
-        // reads are paired up), so the catalog's claim is all that stands between them and a double run.
-        Catalog paired = pairedClaimReads(catalog);
-        Scheduler a = new Scheduler(vertx, paired, config, clock, new SecureRandom(), dispatched::add);
-        Scheduler b = new Scheduler(vertx, paired, config, clock, new SecureRandom(), dispatched::add);
+        // Two controllers, each with its own catalog connection to one store. Both read the last
+        // claim and the open jobs before either claims the slot (their reads are paired up), so the
+        // catalog's claim is all that stands between them and a double run.
+        Catalog second = await(openStore());
+        Map<List<Object>, Promise<Void>> pairs = new HashMap<>();
+        Scheduler a = new Scheduler(vertx, paired(catalog, pairs), config, clock, new SecureRandom(), dispatched::add);
+        Scheduler b = new Scheduler(vertx, paired(second, pairs), config, clock, new SecureRandom(), dispatched::add);
         schedulers.add(a);
         schedulers.add(b);
         Instant t = at("2026-11-28T12:00", BERLIN);
@@ -280,14 +298,17 @@ class SchedulerTest {
         assertEquals(2 * (10 + 3 + 2), created.size());
         assertEquals(created.size(), allJobs().size());
         assertEquals(created.size(), dispatched.size());
+        await(a.stop());
+        await(b.stop());
+        second.close();
     }
 
     /**
      * {@code c} whose {@link Catalog#lastScheduledRun} and {@link Catalog#openJobs} answers are
-     * held back until a second caller asked the same; every other method goes straight through.
+     * held back until a second caller (through another proxy sharing {@code waiting}) asked the
+     * same; every other method goes straight through.
      */
-    private static Catalog pairedClaimReads(Catalog c) {
-        Map<List<Object>, Promise<Void>> waiting = new HashMap<>();
+    private static Catalog paired(Catalog c, Map<List<Object>, Promise<Void>> waiting) {
         InvocationHandler h = (proxy, method, args) -> {
             Object result;
             try {
