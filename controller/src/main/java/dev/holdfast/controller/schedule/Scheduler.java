@@ -22,15 +22,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -41,8 +44,10 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>{@code due} is the cron's latest fire time at or before now, read in the policy's zone.</li>
  *   <li>Nothing happens before {@code due + jitter}, where the jitter is a pseudo-random delay in
- *       [0, policy jitter] derived from (host, source, tag, due) alone (see {@link #jitter}): a
- *       restarted controller, or a second one sharing the catalog, waits exactly as long.</li>
+ *       [0, max] derived from (host, source, tag, due) alone (see {@link #jitter}): a restarted
+ *       controller, or a second one sharing the catalog, waits exactly as long. {@code max} is the
+ *       policy's jitter, capped at half the time to the cron's next slot so that a slot always
+ *       runs before the next one supersedes it.</li>
  *   <li>The slot is new if it is after the last claimed slot of (host, source, tag); when none was
  *       ever claimed, only if it is after the agent's enrolment, so a new agent gets no backlog.</li>
  *   <li>A new slot is claimed in the catalog ({@link Catalog#claimScheduledRun}, a unique key);
@@ -204,6 +209,7 @@ public final class Scheduler {
         Instant now = clock.instant();
         return allSources(PageRequest.FIRST, new ArrayList<>()).compose(sources -> {
             List<Slot> slots = new ArrayList<>();
+            Set<Key> seen = new HashSet<>();
             for (SourceRecord s : sources) {
                 // Postgres only for now: the Redis and files sources add their schedules with their issue.
                 if (!"postgres".equals(s.type())) {
@@ -212,16 +218,25 @@ public final class Scheduler {
                 ControllerConfig.Policy policy = config.policyFor(s.host(), s.name());
                 for (ControllerConfig.Schedule sch : policy.schedules().values()) {
                     Key key = new Key(s.host(), s.name(), sch.tag());
-                    Instant due = cron(sch.cron()).previous(now.atZone(policy.timeZone())).toInstant();
+                    seen.add(key);
+                    CronExpression cron = cron(sch.cron());
+                    ZonedDateTime dueAt = cron.previous(now.atZone(policy.timeZone()));
+                    Instant due = dueAt.toInstant();
                     if (due.equals(settled.get(key))) {
                         continue;
                     }
-                    if (now.isBefore(due.plus(jitter(key.host, key.source, key.tag, due, policy.jitter())))) {
+                    // At most half the time to the next slot: a jitter as long as the period would let
+                    // each slot be overtaken by the next before it ran.
+                    Duration half = Duration.between(due, cron.next(dueAt).toInstant()).dividedBy(2);
+                    Duration max = policy.jitter().compareTo(half) > 0 ? half : policy.jitter();
+                    if (now.isBefore(due.plus(jitter(key.host, key.source, key.tag, due, max)))) {
                         continue;
                     }
                     slots.add(new Slot(key, sch, due));
                 }
             }
+            // Forget sources and tags that are gone.
+            settled.keySet().retainAll(seen);
             List<JobRecord> queued = new ArrayList<>();
             Map<String, Future<Optional<AgentRecord>>> agents = new HashMap<>();
             return each(slots, 0, slot -> settle(slot, now, agents).map(job -> {

@@ -376,6 +376,31 @@ class SchedulerTest {
     }
 
     @Test
+    void aJitterLongerThanTheScheduleIsCappedAtHalfItsPeriodSoNoSlotIsOvertaken() throws Exception {
+        ControllerConfig.Policy often = new ControllerConfig.Policy("often", List.of("db1/*"),
+                Map.of("often", new ControllerConfig.Schedule("often", "*/10 * * * *", "incr")), BERLIN, Duration.ofHours(1),
+                ControllerConfig.Retention.DEFAULT, new ControllerConfig.RestorePolicy(1, List.of()));
+        ControllerConfig config = config(BERLIN, Duration.ZERO, often);
+        Instant start = at("2026-11-28T12:00", BERLIN);
+        enrol("db1", start, true, "postgres");
+        Scheduler s = scheduler(config);
+        List<JobRecord> created = new ArrayList<>();
+        for (Instant t = start; t.isBefore(start.plus(Duration.ofHours(2))); t = t.plusSeconds(30)) {
+            List<JobRecord> jobs = tick(s, t);
+            created.addAll(jobs);
+            finish(jobs);
+        }
+        // 12:10 .. 13:50: eleven slots, each run once, within five minutes of its time.
+        assertEquals(11, created.size());
+        for (int i = 0; i < created.size(); i++) {
+            JobRecord j = created.get(i);
+            assertEquals(start.plus(Duration.ofMinutes(10L * (i + 1))), j.scheduledFor().orElseThrow());
+            Duration late = Duration.between(j.scheduledFor().orElseThrow(), j.createdAt());
+            assertTrue(!late.isNegative() && late.compareTo(Duration.ofMinutes(5)) <= 0, late.toString());
+        }
+    }
+
+    @Test
     void anOfflineAgentsSlotYieldsExactlyOneQueuedJob() throws Exception {
         ControllerConfig config = config(BERLIN, Duration.ZERO);
         enrol("db1", Instant.parse("2026-11-01T00:00:00Z"), false, "postgres");
