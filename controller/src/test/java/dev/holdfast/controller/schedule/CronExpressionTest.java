@@ -253,14 +253,34 @@ class CronExpressionTest {
     void theConfigurationReaderUsesItAsItsCronCheck(@TempDir Path dir) throws Exception {
         Consumer<String> check = CronExpression::parse;
         Path ok = dir.resolve("ok.yaml");
+        // The example of docs/controller.md "Schedules".
         Files.writeString(ok, """
                 policies:
-                  default:
-                    time_zone: Europe/Berlin
-                    schedule: { nightly: "30 1 * * *", weekly: { cron: "0 3 * * SUN", type: full } }
+                  default:                                  # covers every source no other policy covers
+                    time_zone: Europe/Berlin                # default UTC
+                    jitter: 10m                             # default 5m; 0s to 6h
+                    schedule:                               # tag -> cron, or tag -> {cron, type}
+                      daily: "0 2 * * *"
+                      weekly: { cron: "0 3 * * SUN", type: full }
+                      monthly: "0 4 1 * *"
+                  reporting:
+                    sources: ["db2/*", "*/reports"]         # host/source globs, '*' within one part; first match wins
+                    time_zone: America/New_York
+                    schedule: { nightly: "30 1 * * *", hourly_incr: { cron: "@hourly", type: incr } }
                 """);
         ControllerConfig c = ControllerConfig.load(ok, check);
-        assertEquals("30 1 * * *", c.policyFor("db1", "main").schedules().get("nightly").cron());
+        ControllerConfig.Policy dflt = c.policyFor("db1", "main");
+        assertEquals("default", dflt.name());
+        assertEquals(BERLIN, dflt.timeZone());
+        assertEquals(java.time.Duration.ofMinutes(10), dflt.jitter());
+        assertEquals("incr", dflt.schedules().get("daily").type());
+        assertEquals("full", dflt.schedules().get("monthly").type());
+        ControllerConfig.Policy reporting = c.policyFor("db1", "reports");
+        assertEquals("reporting", reporting.name());
+        assertEquals(reporting, c.policyFor("db2", "main"));
+        assertEquals("full", reporting.schedules().get("nightly").type());
+        assertEquals("incr", reporting.schedules().get("hourly_incr").type());
+        assertEquals("@hourly", reporting.schedules().get("hourly_incr").cron());
         Path bad = dir.resolve("bad.yaml");
         Files.writeString(bad, """
                 policies:
