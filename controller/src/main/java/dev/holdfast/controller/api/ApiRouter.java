@@ -139,15 +139,20 @@ public final class ApiRouter {
                 throw new IllegalStateException("no handler for " + route.label());
             }
             Route vr = r.route(route.method(), route.path());
+            // Vert.x Web wants the body handler first; the route is noted on the context right after
+            // it, and again by the failure handler (a body too large fails before).
+            if (route.method() != HttpMethod.GET) {
+                vr.handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
+            }
             vr.handler(ctx -> {
                 ctx.put(K_ROUTE, route);
                 ctx.next();
             });
-            if (route.method() != HttpMethod.GET) {
-                vr.handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
-            }
             vr.handler(ctx -> authenticate(ctx, route)).handler(h);
-            vr.failureHandler(this::failure);
+            vr.failureHandler(ctx -> {
+                ctx.put(K_ROUTE, route);
+                failure(ctx);
+            });
         }
         r.errorHandler(404, ctx -> sendError(ctx, 404, ErrorCode.NOT_FOUND.code(),
                 "no such endpoint: " + ctx.request().method().name() + " " + Bodies.clip(ctx.request().path())
