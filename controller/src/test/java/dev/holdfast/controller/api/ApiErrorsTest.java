@@ -126,6 +126,9 @@ class ApiErrorsTest {
         assertError(h.get("/api/v1/snapshots?cursor=e30", h.analystToken), 400, "usage", "'cursor'");
         assertError(h.get("/api/v1/policies?cursor=%21%21", h.analystToken), 400, "usage", "'cursor'");
         assertError(h.get("/api/v1/backups?source=a/b", h.analystToken), 400, "usage", "'source'");
+        // The catalog's own cursors (audit, jobs, agents, sources) are checked by the catalog.
+        assertError(h.get("/api/v1/audit?cursor=garbage", h.analystToken), 400, "usage", "cursor");
+        assertError(h.get("/api/v1/jobs?cursor=W10", h.analystToken), 400, "usage", "cursor");
     }
 
     @Test

@@ -100,6 +100,18 @@ class ApiTokensTest {
     }
 
     @Test
+    void aJsonBodySentAsCurlDoesByDefaultIsAccepted() throws Exception {
+        // curl -d sends Content-Type: application/x-www-form-urlencoded unless told otherwise.
+        java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + h.server.actualPort() + "/api/v1/tokens"))
+                .header("Authorization", "Bearer " + h.adminToken).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"role\": \"analyst\", \"name\": \"curl\"}")).build();
+        java.net.http.HttpResponse<String> r = h.http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, r.statusCode(), r.body());
+        assertEquals("curl", new JsonObject(r.body()).getString("name"));
+    }
+
+    @Test
     void aTokenThatIsNotBearerOrIsMangledIsUnauthenticated() throws Exception {
         ApiHarness.Response basic = h.call("GET", "/api/v1/agents", null, null, "Authorization", "Basic YWRtaW46YWRtaW4=");
         assertEquals(401, basic.status());
