@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -113,9 +112,5 @@ final class ApiJson {
 
     static JsonObject error(String code, String message, String requestId) {
         return new JsonObject().put("error", new JsonObject().put("code", code).put("message", message).put("request_id", requestId));
-    }
-
-    static JsonObject of(Map<String, ?> m) {
-        return new JsonObject(new TreeMap<String, Object>(m));
     }
 }

@@ -1,5 +1,6 @@
 package dev.holdfast.controller.api;
 
+import dev.holdfast.agent.config.Redact;
 import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.controller.Tokens;
 import dev.holdfast.controller.catalog.ApiTokenRecord;
@@ -312,7 +313,7 @@ public final class ApiRouter {
             } else {
                 ApiRoute route = ctx.get(K_ROUTE);
                 log.error("api_internal_error", "request_id", requestIdOf(ctx), "route", route == null ? ctx.request().path() : route.label(),
-                        "status", sc, "error", t == null ? "" : t.getClass().getName(), "msg", t == null ? "" : String.valueOf(t.getMessage()));
+                        "status", sc, "error", t == null ? "" : t.getClass().getName(), "msg", t == null ? "" : scrub(String.valueOf(t.getMessage())));
                 h = new HoldfastException(ErrorCode.INTERNAL, "internal error; the controller's log has the details under request id "
                         + requestIdOf(ctx));
             }
@@ -321,6 +322,13 @@ public final class ApiRouter {
         String message = h.getMessage();
         String outcome = code.httpStatus() >= 500 ? "failed" : "refused";
         audit(ctx, outcome, code.code() + ": " + message).onComplete(v -> sendError(ctx, code.httpStatus(), code.code(), message));
+    }
+
+    private static final Pattern TOKEN_LIKE = Pattern.compile("\\bhf[ae]_[A-Za-z0-9_-]{8,}");
+
+    /** An unexpected exception's message for the log: passwords in URIs and conninfo strings, and anything token-shaped, masked. */
+    static String scrub(String message) {
+        return TOKEN_LIKE.matcher(Redact.conninfo(Redact.uri(message))).replaceAll("hf?_****");
     }
 
     private String allowedMethods(String path) {

@@ -86,6 +86,7 @@ class ApiErrorsTest {
         assertError(r, 500, "internal", "request id crash-1");
         assertFalse(r.body().contains("hunter2") || r.body().contains("postgresql://") || r.body().contains("IllegalState"), r.body());
         assertTrue(h.logText().contains("api_internal_error") && h.logText().contains("crash-1"), h.logText());
+        assertFalse(h.logText().contains("hunter2"), "passwords in an exception's message are masked in the log");
         AuditRecord a = h.auditLog().stream().filter(e -> e.requestId().equals("crash-1")).findFirst().orElseThrow();
         assertEquals("failed", a.outcome());
         assertFalse(a.detail().contains("hunter2"), a.detail());
