@@ -135,6 +135,16 @@ public final class ControllerMetrics implements AutoCloseable {
         holder.set(Double.doubleToLongBits(seconds < 0 ? Double.NaN : seconds));
     }
 
+    /** Drops a source's RPO series (the source left the agent's inventory). */
+    public void sourceRemoved(String host, String source) {
+        if (rpoBits.remove(host + "\u0000" + source) != null) {
+            Gauge g = registry.find("holdfast.source.rpo.seconds").tag("host", host).tag("source", source).gauge();
+            if (g != null) {
+                registry.remove(g);
+            }
+        }
+    }
+
     /** An agent's link opened ({@code true}) or closed. */
     public void agentConnected(String host, boolean isConnected) {
         connected.put(host, isConnected);

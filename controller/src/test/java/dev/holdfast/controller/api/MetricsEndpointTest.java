@@ -76,6 +76,10 @@ class MetricsEndpointTest {
         assertSample(text, "holdfast_agents_connected 1.0");
         assertSample(text, "holdfast_controller_info{version=\"0.1.0-test\"} 1.0");
         assertTrue(text.contains("# TYPE holdfast_backup_duration_seconds histogram"), text);
+        h.metrics.sourceRemoved("db2", "cache");
+        String after = scrape();
+        assertTrue(after.lines().noneMatch(l -> l.startsWith("holdfast_source_rpo_seconds{host=\"db2\"")), after);
+        assertSample(after, "holdfast_source_rpo_seconds{host=\"db1\",source=\"main\"} 0.5");
     }
 
     @Test
