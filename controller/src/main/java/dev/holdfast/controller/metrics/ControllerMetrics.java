@@ -64,6 +64,7 @@ public final class ControllerMetrics implements AutoCloseable {
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private volatile Vertx vertx;
     private volatile long timerId = -1;
+    private final io.micrometer.core.instrument.Timer heartbeats;
 
     /**
      * @param clock       for the silent-agent gauge
@@ -93,6 +94,9 @@ public final class ControllerMetrics implements AutoCloseable {
             restoreCounter(status);
         }
         verifyCounter();
+        heartbeats = io.micrometer.core.instrument.Timer.builder("holdfast.link.heartbeat")
+                .description("time the controller spent handling one agent heartbeat").publishPercentiles(0.5, 0.99)
+                .publishPercentileHistogram(false).register(registry);
     }
 
     /** The registry (also for vertx-micrometer-metrics, and for the scrape). */
@@ -115,6 +119,14 @@ public final class ControllerMetrics implements AutoCloseable {
     public void restoreFinished(String status, Duration duration) {
         restoreCounter(status).increment();
         timer("holdfast.restore.duration", "restore durations", status).record(duration);
+    }
+
+    /**
+     * How long the controller took to handle one heartbeat (in memory: live state and gauges);
+     * {@code holdfast_link_heartbeat_seconds}, with percentiles for the fleet benchmark.
+     */
+    public void heartbeatHandled(Duration took) {
+        heartbeats.record(took);
     }
 
     /** A verify run found a problem. */

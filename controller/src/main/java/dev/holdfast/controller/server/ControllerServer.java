@@ -1,0 +1,308 @@
+package dev.holdfast.controller.server;
+
+import dev.holdfast.agent.daemon.EventLog;
+import dev.holdfast.controller.api.ApiRouter;
+import dev.holdfast.controller.api.BackupRequests;
+import dev.holdfast.controller.api.BootstrapAdmin;
+import dev.holdfast.controller.api.EnrolmentTokenIssuer;
+import dev.holdfast.controller.api.IssuedEnrolmentToken;
+import dev.holdfast.controller.catalog.Catalog;
+import dev.holdfast.controller.catalog.CatalogFactory;
+import dev.holdfast.controller.config.ControllerConfig;
+import dev.holdfast.controller.link.AgentLinkEndpoint;
+import dev.holdfast.controller.link.AgentSessions;
+import dev.holdfast.controller.link.Jobs;
+import dev.holdfast.controller.link.LinkListener;
+import dev.holdfast.controller.link.LiveStates;
+import dev.holdfast.controller.metrics.ControllerMetrics;
+import dev.holdfast.controller.pki.AgentTrustManager;
+import dev.holdfast.controller.pki.ControllerCa;
+import dev.holdfast.controller.pki.ControllerTls;
+import dev.holdfast.controller.pki.EnrolmentEndpoint;
+import dev.holdfast.controller.pki.EnrolmentService;
+import dev.holdfast.controller.schedule.Scheduler;
+import dev.holdfast.error.ErrorCode;
+import dev.holdfast.error.HoldfastException;
+import dev.holdfast.protocol.v1.PolicyUpdate;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * The controller (DESIGN.md section 5): one Vert.x instance, one HTTPS listener serving the HTTP
+ * API, {@code GET /metrics} and gRPC (the agent link and enrolment), the catalog, the CA, the
+ * scheduler.
+ *
+ * <h2>Start</h2>
+ * {@link #start()} creates the data directory (0700), opens the catalog, loads or creates the CA
+ * and the listener's certificate, loads the revocation list, makes sure the bootstrap admin token
+ * exists, then listens and starts the scheduler. Any failure stops what had started and fails the
+ * future with what went wrong.
+ *
+ * <h2>Stop</h2>
+ * {@link #stop()} stops the scheduler, ends every agent link (agents reconnect to the next
+ * controller), flushes the live state, closes the listener and the catalog, then Vert.x. It never
+ * fails.
+ */
+public final class ControllerServer {
+    /** How often heartbeats' live state is written to the catalog. */
+    static final Duration LIVE_FLUSH = Duration.ofSeconds(5);
+    /** How often the catalog-derived gauges (snapshots, stored bytes) are refreshed. */
+    static final Duration METRICS_REFRESH = Duration.ofSeconds(15);
+
+    private final ControllerConfig config;
+    private final Clock clock;
+    private final SecureRandom random;
+    private final EventLog log;
+    private final String version;
+
+    private Vertx vertx;
+    private ControllerMetrics metrics;
+    private Catalog catalog;
+    private AgentSessions sessions;
+    private LiveStates live;
+    private Scheduler scheduler;
+    private HttpServer http;
+    private EnrolmentService enrolment;
+    private Jobs jobs;
+    private Future<Void> stopped;
+
+    public ControllerServer(ControllerConfig config, Clock clock, SecureRandom random, EventLog log, String version) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.random = Objects.requireNonNull(random, "random");
+        this.log = Objects.requireNonNull(log, "log");
+        this.version = Objects.requireNonNull(version, "version");
+    }
+
+    /** Starts everything (see the class comment). */
+    public synchronized Future<Void> start() {
+        if (vertx != null) {
+            return Future.failedFuture(new IllegalStateException("the controller was started already"));
+        }
+        log.info("controller_starting", "version", version, "config", config.file(), "data_dir", config.dataDir(),
+                "catalog", config.catalog().toString(), "listen", config.listenHost() + ":" + config.listenPort());
+        metrics = new ControllerMetrics(clock, version, config.agents().silentAfter());
+        vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)
+                        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .withMetrics(new MicrometerMetricsFactory(metrics.registry())).build();
+        Promise<Void> result = Promise.promise();
+        vertx.runOnContext(v -> startSequence().onComplete(ar -> {
+            if (ar.succeeded()) {
+                log.info("controller_started", "listen", "https://" + hostForUrl(config.listenHost()) + ":" + http.actualPort(),
+                        "admin_token_file", config.auth().bootstrapAdminTokenFile(), "msg", "controller running");
+                result.complete();
+            } else {
+                Throwable cause = ar.cause();
+                stop().onComplete(x -> result.fail(cause));
+            }
+        }));
+        return result.future();
+    }
+
+    private Future<Void> startSequence() {
+        Path caDir = config.dataDir().resolve("ca");
+        return vertx.executeBlocking(() -> {
+            createPrivateDirectory(config.dataDir());
+            return null;
+        }).compose(v -> CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock)).compose(c -> {
+            catalog = c;
+            return vertx.executeBlocking(() -> {
+                ControllerCa ca = ControllerCa.loadOrCreate(caDir, clock, random);
+                AgentTrustManager trust = new AgentTrustManager(ca.certificate(), clock);
+                ControllerTls tls = ControllerTls.create(ca, caDir, config.tls(), List.of(config.listenHost()), trust, clock);
+                return Map.entry(ca, tls);
+            });
+        }).compose(e -> {
+            ControllerCa ca = e.getKey();
+            ControllerTls tls = e.getValue();
+            AgentTrustManager trust = tls.trustManager();
+            return trust.refresh(catalog).compose(v -> BootstrapAdmin.ensure(catalog, config.auth().bootstrapAdminTokenFile(), vertx,
+                    clock, random)).compose(outcome -> {
+                log.info("admin_token", "file", config.auth().bootstrapAdminTokenFile(), "outcome", outcome.toString().toLowerCase());
+                enrolment = new EnrolmentService(vertx, catalog, ca, trust, tls.anchor(), config.agents(), clock, random)
+                        .auditHandshakeRefusals();
+                sessions = new AgentSessions();
+                live = new LiveStates(vertx, catalog, sessions::connected);
+                LinkListener listener = new MetricsListener(metrics);
+                jobs = new Jobs(catalog, sessions, clock, random, listener);
+                AgentLinkEndpoint link = new AgentLinkEndpoint(catalog, sessions, jobs, live, listener, clock, trust::isRevoked,
+                        this::policyFor, config.agents().heartbeatInterval(), version);
+                GrpcServer grpc = GrpcServer.server(vertx);
+                link.bind(grpc);
+                new EnrolmentEndpoint(enrolment).mount(grpc);
+                BackupRequests backups = (host, source, type, tag, actor, requestId) ->
+                        jobs.requestBackup(host, source, type, tag, actor.name());
+                EnrolmentTokenIssuer issuer = (host, actor, requestId) -> enrolment.issueToken(host, actor.name(), requestId)
+                        .map(t -> new IssuedEnrolmentToken(t.token(), t.expiresAt()));
+                var router = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, log).router();
+                http = vertx.createHttpServer(tls.serverOptions(config.listenHost(), config.listenPort()))
+                        .requestHandler(req -> {
+                            if (isGrpc(req)) {
+                                grpc.handle(req);
+                            } else {
+                                router.handle(req);
+                            }
+                        });
+                return http.listen().recover(t -> Future.failedFuture(new HoldfastException(ErrorCode.CONFIG_INVALID,
+                        config.file() + ": listen: cannot listen on " + config.listenHost() + ":" + config.listenPort() + ": "
+                                + t.getMessage(), t)));
+            });
+        }).compose(server -> {
+            live.start(LIVE_FLUSH);
+            metrics.start(vertx, catalog, METRICS_REFRESH);
+            scheduler = new Scheduler(vertx, catalog, config, clock, random, job -> jobs.queued(job));
+            return scheduler.start();
+        });
+    }
+
+    private static boolean isGrpc(HttpServerRequest req) {
+        String ct = req.getHeader("content-type");
+        return ct != null && ct.startsWith("application/grpc");
+    }
+
+    /** The policy sent to agents in Welcome: every policy's settings, flattened, with a revision derived from them. */
+    PolicyUpdate policyFor(String host) {
+        Map<String, String> settings = new TreeMap<>();
+        for (ControllerConfig.Policy p : config.policies().values()) {
+            String k = "policy." + p.name() + ".";
+            settings.put(k + "sources", String.join(",", p.sources()));
+            settings.put(k + "time_zone", p.timeZone().getId());
+            p.schedules().values().forEach(s -> settings.put(k + "schedule." + s.tag(), s.cron() + " " + s.type()));
+            settings.put(k + "retention", p.retention().daily() + "d/" + p.retention().weekly() + "w/" + p.retention().monthly() + "m/"
+                    + p.retention().pitrWindow().toHours() + "h");
+            settings.put(k + "restore.approvals", Integer.toString(p.restore().approvals()));
+        }
+        CRC32C crc = new CRC32C();
+        settings.forEach((key, value) -> crc.update((key + "=" + value + "\n").getBytes(StandardCharsets.UTF_8)));
+        return PolicyUpdate.newBuilder().setRevision(crc.getValue() + 1).setName("controller").putAllSettings(settings).build();
+    }
+
+    /** The port the listener is bound to (after {@link #start()}; useful with {@code listen: host:0}). */
+    public int port() {
+        return http.actualPort();
+    }
+
+    public Catalog catalog() {
+        return catalog;
+    }
+
+    public AgentSessions sessions() {
+        return sessions;
+    }
+
+    public Jobs jobs() {
+        return jobs;
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    public EnrolmentService enrolment() {
+        return enrolment;
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    /** Stops everything that runs, in reverse order. Idempotent; never fails. */
+    public synchronized Future<Void> stop() {
+        if (stopped != null) {
+            return stopped;
+        }
+        if (vertx == null) {
+            stopped = Future.succeededFuture();
+            return stopped;
+        }
+        log.info("controller_stopping");
+        Vertx vx = vertx;
+        Promise<Void> done = Promise.promise();
+        stopped = done.future();
+        vx.runOnContext(v -> {
+            Future<Void> chain = Future.succeededFuture();
+            chain = chain.transform(x -> scheduler == null ? Future.succeededFuture() : scheduler.stop().otherwiseEmpty());
+            chain = chain.transform(x -> {
+                if (sessions != null) {
+                    sessions.closeAll();
+                }
+                return live == null ? Future.succeededFuture() : live.stop().otherwiseEmpty();
+            });
+            chain = chain.transform(x -> http == null ? Future.succeededFuture() : http.close().otherwiseEmpty());
+            chain = chain.transform(x -> {
+                metrics.close();
+                return catalog == null ? Future.succeededFuture() : vx.executeBlocking(() -> {
+                    catalog.close();
+                    return null;
+                }).<Void>mapEmpty().otherwiseEmpty();
+            });
+            chain.transform(x -> vx.close().otherwiseEmpty()).onComplete(x -> {
+                log.info("controller_stopped", "msg", "controller stopped");
+                done.complete();
+            });
+        });
+        return stopped;
+    }
+
+    private static String hostForUrl(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
+    }
+
+    private static void createPrivateDirectory(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new HoldfastException(ErrorCode.IO_ERROR, "cannot create the data directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The link's events into the metrics. */
+    private record MetricsListener(ControllerMetrics metrics) implements LinkListener {
+        @Override
+        public void agentConnected(String host, boolean connected) {
+            metrics.agentConnected(host, connected);
+        }
+
+        @Override
+        public void agentSeen(String host, Instant at) {
+            metrics.agentSeen(host, at);
+        }
+
+        @Override
+        public void sourceRpo(String host, String source, double seconds) {
+            metrics.sourceRpo(host, source, seconds);
+        }
+
+        @Override
+        public void backupFinished(String status, Duration took) {
+            metrics.backupFinished(status, took);
+        }
+
+        @Override
+        public void heartbeatHandled(Duration took) {
+            metrics.heartbeatHandled(took);
+        }
+    }
+}
