@@ -3,10 +3,7 @@ package dev.holdfast.agent.link;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.TrustOptions;
 import java.io.IOException;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +11,6 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.KeyStore;
-import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
@@ -30,9 +25,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509ExtendedKeyManager;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -68,7 +60,6 @@ public final class AgentIdentity {
     public static final String URL_FILE = "controller.url";
     static final String COMMIT_FILE = "commit";
     private static final String NEW = ".new";
-    private static final char[] NO_PASSWORD = new char[0];
 
     private final Path dir;
     private final PrivateKey key;
@@ -210,30 +201,9 @@ public final class AgentIdentity {
         return !now.isBefore(from.plus(life.multipliedBy(2).dividedBy(3)));
     }
 
-    /** The key and certificate, offered to the controller whatever CA list its handshake names. */
-    public KeyCertOptions keyCertOptions() {
-        return KeyCertOptions.wrap(new FixedKeyManager(key, certificate));
-    }
-
-    /** Trust only the pinned CA (PKIX; the host name is checked by the client's verifyHost). */
-    public TrustOptions trustOptions() {
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, NO_PASSWORD);
-            ks.setCertificateEntry("holdfast-ca", ca);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(ks);
-            return TrustOptions.wrap(tmf);
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot build the trust store of the pinned CA", e);
-        }
-    }
-
     /** HTTP client options for the link and renewal: mutual TLS, HTTP/2 over ALPN, the pinned CA only. */
     public HttpClientOptions clientOptions() {
-        return LinkTls.baseClientOptions()
-                .setKeyCertOptions(keyCertOptions())
-                .setTrustOptions(trustOptions());
+        return LinkTls.mutualClientOptions(key, certificate, ca);
     }
 
     @Override
@@ -308,53 +278,6 @@ public final class AgentIdentity {
             Pem.syncDirectory(dir);
         } catch (IOException e) {
             throw new HoldfastException(ErrorCode.IO_ERROR, "cannot update the identity directory " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Always offers the one key and certificate: a refusal is then the controller's, visible at the handshake. */
-    private static final class FixedKeyManager extends X509ExtendedKeyManager {
-        private static final String ALIAS = "holdfast-agent";
-        private final PrivateKey key;
-        private final X509Certificate[] chain;
-
-        FixedKeyManager(PrivateKey key, X509Certificate certificate) {
-            this.key = key;
-            this.chain = new X509Certificate[] {certificate};
-        }
-
-        @Override
-        public String[] getClientAliases(String keyType, Principal[] issuers) {
-            return new String[] {ALIAS};
-        }
-
-        @Override
-        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-            return ALIAS;
-        }
-
-        @Override
-        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-            return ALIAS;
-        }
-
-        @Override
-        public String[] getServerAliases(String keyType, Principal[] issuers) {
-            return null;
-        }
-
-        @Override
-        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-            return null;
-        }
-
-        @Override
-        public X509Certificate[] getCertificateChain(String alias) {
-            return ALIAS.equals(alias) ? chain.clone() : null;
-        }
-
-        @Override
-        public PrivateKey getPrivateKey(String alias) {
-            return ALIAS.equals(alias) ? key : null;
         }
     }
 }

@@ -6,7 +6,13 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.net.TrustOptions;
+import io.vertx.core.net.KeyCertOptions;
+import java.io.IOException;
+import java.net.Socket;
 import java.net.URI;
+import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateException;
@@ -19,6 +25,9 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
 import java.util.Set;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
@@ -30,6 +39,7 @@ import javax.net.ssl.X509TrustManager;
 public final class LinkTls {
     /** The TLS versions the agent and the controller accept. */
     public static final Set<String> PROTOCOLS = Set.of("TLSv1.3", "TLSv1.2");
+    private static final char[] NO_PASSWORD = new char[0];
 
     private LinkTls() {
     }
@@ -43,6 +53,26 @@ public final class LinkTls {
                 .setHttp2ClearTextUpgrade(false)
                 .setVerifyHost(true)
                 .setEnabledSecureTransportProtocols(PROTOCOLS);
+    }
+
+    /**
+     * Mutual-TLS options: {@code key} and {@code certificate} offered to the server whatever CA
+     * list its handshake names (so a refusal is the server's, at the handshake), and only
+     * {@code ca} trusted for the server's chain (PKIX; the host name checked by verifyHost).
+     */
+    public static HttpClientOptions mutualClientOptions(PrivateKey key, X509Certificate certificate, X509Certificate ca) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, NO_PASSWORD);
+            ks.setCertificateEntry("holdfast-ca", ca);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+            tmf.init(ks);
+            return baseClientOptions()
+                    .setKeyCertOptions(KeyCertOptions.wrap(new FixedKeyManager(key, certificate)))
+                    .setTrustOptions(TrustOptions.wrap(tmf));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build the trust store of the pinned CA", e);
+        }
     }
 
     /** Options for {@code Enroll}: no client certificate; the server chain must contain the pinned CA. */
@@ -131,6 +161,53 @@ public final class LinkTls {
         @Override
         public X509Certificate[] getAcceptedIssuers() {
             return new X509Certificate[0];
+        }
+    }
+
+    /** Always offers the one key and certificate: a refusal is then the controller's, visible at the handshake. */
+    private static final class FixedKeyManager extends X509ExtendedKeyManager {
+        private static final String ALIAS = "holdfast-agent";
+        private final PrivateKey key;
+        private final X509Certificate[] chain;
+
+        FixedKeyManager(PrivateKey key, X509Certificate certificate) {
+            this.key = key;
+            this.chain = new X509Certificate[] {certificate};
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return new String[] {ALIAS};
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return ALIAS;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+            return ALIAS;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return ALIAS.equals(alias) ? chain.clone() : null;
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return ALIAS.equals(alias) ? key : null;
         }
     }
 }

@@ -12,12 +12,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.KeyFactory;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -183,8 +186,18 @@ public final class ControllerCa {
         } catch (IOException | RuntimeException e) {
             throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED, "the certificate request is not a valid PKCS#10 request");
         }
+        PublicKey publicKey;
         try {
-            ContentVerifierProvider v = new JcaContentVerifierProviderBuilder().build(csr.getSubjectPublicKeyInfo());
+            // By name: the JDK's providers know "EC" but not the algorithm's OID, which BouncyCastle's helpers look up.
+            if (!X9ObjectIdentifiers.id_ecPublicKey.equals(csr.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm())) {
+                throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED, "the certificate request's key must be an EC (P-256) key");
+            }
+            publicKey = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(csr.getSubjectPublicKeyInfo().getEncoded()));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED, "the certificate request's public key is not usable");
+        }
+        try {
+            ContentVerifierProvider v = new JcaContentVerifierProviderBuilder().build(publicKey);
             if (!csr.isSignatureValid(v)) {
                 throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED, "the certificate request's signature does not verify");
             }
@@ -199,11 +212,7 @@ public final class ControllerCa {
             throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED,
                     "the certificate request's subject must be exactly CN=" + host + ", found " + subject);
         }
-        try {
-            return csr.getPublicKey();
-        } catch (GeneralSecurityException e) {
-            throw new HoldfastException(ErrorCode.ENROLMENT_REFUSED, "the certificate request's public key is not usable");
-        }
+        return publicKey;
     }
 
     /** Whether {@code c} was signed by this CA (signature check only; dates and revocation are the caller's). */
