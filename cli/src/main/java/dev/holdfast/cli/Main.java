@@ -1,6 +1,7 @@
 package dev.holdfast.cli;
 
 import dev.holdfast.cli.agent.AgentCommand;
+import dev.holdfast.cli.controller.ControllerCommand;
 import dev.holdfast.cli.demo.DemoCommand;
 import dev.holdfast.cli.enroll.EnrollCommand;
 import dev.holdfast.cli.keys.KeysCommand;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "holdfast", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
-        subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, DemoCommand.class,
+        subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, ControllerCommand.class, DemoCommand.class,
                 WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class,
                 VerifyCommand.class, EnrollCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -9,7 +9,8 @@ import java.util.Optional;
  * @param source source name @param systemId PostgreSQL system id @param id the backup id
  * @param host the agent that took it ("" when reindexed from the bucket alone)
  * @param type full | incr | logical @param tag daily | weekly | monthly | adhoc | ...
- * @param state complete | incomplete @param startedAt @param finishedAt
+ * @param state complete | incomplete (no manifest) | unreadable (a manifest neither copy of which reads)
+ * @param startedAt @param finishedAt
  * @param startLsn X/X or "" @param stopLsn X/X or "" @param timeline 0 when unknown
  * @param parent the incremental's parent id @param bytes plaintext bytes @param storedBytes bytes in the store
  * @param jobId the job that took it, when known
