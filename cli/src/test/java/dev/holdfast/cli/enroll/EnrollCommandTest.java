@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.holdfast.agent.link.AgentIdentity;
 import dev.holdfast.cli.Cli;
 import dev.holdfast.cli.Json;
+import dev.holdfast.controller.catalog.Catalog;
+import dev.holdfast.controller.catalog.CatalogFactory;
+import dev.holdfast.controller.catalog.PageRequest;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.controller.pki.AgentTrustManager;
 import dev.holdfast.controller.pki.ControllerCa;
@@ -40,7 +43,7 @@ class EnrollCommandTest {
 
     private final SecureRandom random = new SecureRandom();
     private Vertx vertx;
-    private MemoryCatalog catalog;
+    private Catalog catalog;
     private ControllerCa ca;
     private EnrolmentService service;
     private int port;
@@ -49,7 +52,7 @@ class EnrollCommandTest {
     void start() throws Exception {
         vertx = Vertx.vertx();
         Clock clock = Clock.systemUTC();
-        catalog = new MemoryCatalog();
+        catalog = await(CatalogFactory.open(vertx, new ControllerConfig.CatalogUrl("embedded"), tmp.resolve("controller"), clock));
         Path caDir = tmp.resolve("controller/ca");
         ca = ControllerCa.loadOrCreate(caDir, clock, random);
         AgentTrustManager trust = new AgentTrustManager(ca.certificate(), clock);
@@ -69,6 +72,7 @@ class EnrollCommandTest {
 
     @AfterEach
     void stop() throws Exception {
+        catalog.close();
         await(vertx.close());
     }
 
@@ -86,10 +90,13 @@ class EnrollCommandTest {
         assertEquals(j.get("serial").asText(), id.serial());
         assertEquals(j.get("not_after").asText(), id.notAfter().toString());
         assertEquals("db1", await(whoami(id)));
+        assertEquals(id.serial(), await(catalog.agent("db1")).orElseThrow().certSerial());
 
         Cli again = Cli.run("enroll", "--controller", url(), "--token", token, "--host", "db1", "--identity-dir", tmp.resolve("x").toString());
         assertEquals(64, again.status(), again::toString);
         assertTrue(again.err().contains("enrolment_refused") && again.err().contains("already used"), again::toString);
+        assertTrue(await(catalog.audit(PageRequest.FIRST)).items().stream()
+                .anyMatch(a -> a.action().equals("enrolment.refused") && a.detail().contains("already used")));
     }
 
     @Test
