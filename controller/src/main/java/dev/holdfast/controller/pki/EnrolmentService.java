@@ -104,9 +104,8 @@ public final class EnrolmentService {
     }
 
     /**
-     * Issues a one-time enrolment token for {@code host}.
-     *
-     * @throws HoldfastException {@code USAGE} (in the future) for a host name that is not one
+     * Issues a one-time enrolment token for {@code host} (for {@code POST /api/v1/enrolment-tokens});
+     * fails with {@code usage} for a host name that is not one.
      */
     public Future<IssuedToken> issueToken(String host, String actor, String requestId) {
         if (host == null || !HOST.matcher(host).matches()) {

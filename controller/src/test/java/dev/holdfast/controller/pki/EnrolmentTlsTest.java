@@ -69,7 +69,7 @@ class EnrolmentTlsTest {
     private ControllerCa ca;
     private ControllerTls tls;
     private EnrolmentService service;
-    private HttpServer server;
+    private ControllerConfig config;
     private int port;
     private int dirs;
 
@@ -77,15 +77,23 @@ class EnrolmentTlsTest {
     void start() throws Exception {
         vertx = Vertx.vertx();
         clock = new MutableClock(Instant.now());
-        catalog = audits.watch(await(CatalogFactory.open(vertx, new ControllerConfig.CatalogUrl("embedded"), tmp.resolve("data"), clock)));
-        Path caDir = tmp.resolve("data/ca");
-        ca = ControllerCa.loadOrCreate(caDir, clock, random);
-        AgentTrustManager trust = new AgentTrustManager(ca.certificate(), clock);
-        tls = ControllerTls.create(ca, caDir, Optional.empty(), List.of("127.0.0.1"), trust, clock);
-        service = new EnrolmentService(vertx, catalog, ca, trust, tls.anchor(), SETTINGS, clock, random).auditHandshakeRefusals();
-        GrpcServer grpc = GrpcServer.server(vertx);
-        new EnrolmentEndpoint(service).mount(grpc);
-        server = vertx.createHttpServer(tls.serverOptions("127.0.0.1", 0)).requestHandler(req -> {
+        Path file = tmp.resolve("controller.yaml");
+        Files.writeString(file, "listen: 127.0.0.1:0\ndata_dir: " + tmp.resolve("data") + "\nagents:\n  certificate_ttl: 1h\n"
+                + "  enrolment_token_ttl: 30m\n");
+        config = ControllerConfig.load(file, cron -> { });
+        assertEquals(SETTINGS, config.agents());
+        catalog = audits.watch(await(CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock)));
+        Pki pki = await(Pki.open(vertx, config, catalog, clock, random));
+        ca = pki.ca();
+        tls = pki.tls();
+        service = pki.enrolment();
+        port = listen(pki);
+    }
+
+    /** Starts a listener as the controller's: the Enrolment endpoint, and GET /whoami reporting the client certificate's CN. */
+    private int listen(Pki pki) throws Exception {
+        GrpcServer grpc = pki.mount(GrpcServer.server(vertx));
+        HttpServer server = vertx.createHttpServer(pki.serverOptions()).requestHandler(req -> {
             if ("/whoami".equals(req.path())) {
                 Optional<X509Certificate> c = ControllerTls.clientCertificate(req);
                 req.response().setStatusCode(c.isPresent() ? 200 : 403).end(c.map(ControllerCa::host).orElse("no client certificate"));
@@ -93,7 +101,7 @@ class EnrolmentTlsTest {
                 grpc.handle(req);
             }
         });
-        port = await(server.listen()).actualPort();
+        return await(server.listen()).actualPort();
     }
 
     @AfterEach
@@ -223,6 +231,19 @@ class EnrolmentTlsTest {
         AuditRecord refused = await(audits.await("tls.refused"));
         assertTrue(refused.detail().contains("revoked"), refused.detail());
         assertTrue(auditEntries().stream().anyMatch(a -> a.action().equals("agent.revoke") && a.object().equals("db1")));
+    }
+
+    @Test
+    void aRestartedControllerKeepsItsCaAndStillRefusesARevokedCertificate() throws Exception {
+        AgentIdentity id = enrol("db1");
+        await(service.revoke("db1", "admin", "r2"));
+        Pki restarted = await(Pki.open(vertx, config, catalog, clock, random));
+        assertEquals(ca.fingerprint(), restarted.ca().fingerprint());
+        assertEquals(tls.chain().get(0), restarted.tls().chain().get(0));
+        assertTrue(restarted.trust().isRevoked(id.serial()));
+        port = listen(restarted);
+        assertThrows(Exception.class, () -> await(whoami(id.clientOptions())));
+        assertEquals("200 db2", await(whoami(enrol("db2").clientOptions())));
     }
 
     @Test
