@@ -182,6 +182,11 @@ public final class EnrolmentService {
         return result.recover(t -> auditFailure(requestId, host.isEmpty() ? "unknown" : host, "enrolment", t));
     }
 
+    /** As {@link #renew(X509Certificate, RenewRequest, String)} with a fresh request id. */
+    public Future<RenewResponse> renew(X509Certificate presented, RenewRequest request) {
+        return renew(presented, request, newRequestId());
+    }
+
     /**
      * Renews the certificate {@code presented} (the client certificate of the connection the
      * request came on): it must be this CA's, unexpired and unrevoked, and the request's subject
@@ -223,6 +228,11 @@ public final class EnrolmentService {
             result = Future.failedFuture(e);
         }
         return result.recover(t -> auditFailure(requestId, host.isEmpty() ? "unknown" : host, "renewal", t));
+    }
+
+    /** As {@link #revoke(String, String, String)} with a fresh request id. */
+    public Future<Integer> revoke(String host, String actor) {
+        return revoke(host, actor, newRequestId());
     }
 
     /**
