@@ -78,7 +78,9 @@ public enum ErrorCode {
     /** The controller could not be reached, or refused the agent's link (certificate, revocation). */
     CONTROLLER_UNAVAILABLE(65, 503),
     /** The peer speaks no protocol version this build speaks (docs/protocol.md). */
-    PROTOCOL_UNSUPPORTED(66, 400);
+    PROTOCOL_UNSUPPORTED(66, 400),
+    /** An API endpoint that exists in the contract but is not built yet (restore, verify, drills, policy changes). */
+    NOT_IMPLEMENTED(67, 501);
 
     private final int exitStatus;
     private final int httpStatus;
