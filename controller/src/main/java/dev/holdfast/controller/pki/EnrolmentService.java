@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import dev.holdfast.agent.link.EnrolmentToken;
 import dev.holdfast.agent.link.Pem;
 import dev.holdfast.controller.Tokens;
+import dev.holdfast.controller.api.EnrolmentTokenIssuer;
+import dev.holdfast.controller.api.IssuedEnrolmentToken;
 import dev.holdfast.controller.catalog.AgentRecord;
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.Catalog;
@@ -108,6 +110,19 @@ public final class EnrolmentService {
      * fails with {@code usage} for a host name that is not one.
      */
     public Future<IssuedToken> issueToken(String host, String actor, String requestId) {
+        return newToken(host, actor).compose(t -> audit(requestId, actor, "admin", "enrolment.token", host, "ok",
+                "token issued, expires at " + t.expiresAt()).map(seq -> t));
+    }
+
+    /**
+     * The issuer behind {@code POST /api/v1/enrolment-tokens}: as {@link #issueToken}, without
+     * the audit entry (the API audits its requests itself).
+     */
+    public EnrolmentTokenIssuer tokenIssuer() {
+        return (host, actor, requestId) -> newToken(host, actor.name()).map(t -> new IssuedEnrolmentToken(t.token(), t.expiresAt()));
+    }
+
+    private Future<IssuedToken> newToken(String host, String actor) {
         if (host == null || !HOST.matcher(host).matches()) {
             return Future.failedFuture(new HoldfastException(ErrorCode.USAGE,
                     "host must be a host name of letters, digits, '.', '-' and '_', found '" + host + "'"));
@@ -117,9 +132,7 @@ public final class EnrolmentService {
         String secret = Tokens.newToken(EnrolmentToken.PREFIX, random);
         EnrolmentToken token = EnrolmentToken.of(secret, anchorFingerprint());
         EnrolmentTokenRecord rec = new EnrolmentTokenRecord(Tokens.hash(secret), host, now, expires, actor, Optional.empty());
-        return catalog.insertEnrolmentToken(rec)
-                .compose(v -> audit(requestId, actor, "admin", "enrolment.token", host, "ok", "token issued, expires at " + expires))
-                .map(seq -> new IssuedToken(token.value(), expires));
+        return catalog.insertEnrolmentToken(rec).map(v -> new IssuedToken(token.value(), expires));
     }
 
     /** As {@link #enroll(EnrollRequest, String)} with a fresh request id. */

@@ -13,6 +13,9 @@ import dev.holdfast.agent.link.EnrolmentToken;
 import dev.holdfast.agent.link.Enroller;
 import dev.holdfast.agent.link.LinkTls;
 import dev.holdfast.agent.link.Renewal;
+import dev.holdfast.controller.api.Actor;
+import dev.holdfast.controller.api.IssuedEnrolmentToken;
+import dev.holdfast.controller.api.Role;
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.CatalogFactory;
@@ -138,6 +141,14 @@ class EnrolmentTlsTest {
         assertEquals("db1", ok.object());
         assertTrue(auditEntries().stream().anyMatch(a -> a.action().equals("enrolment.token") && a.actor().equals("admin-token")));
         assertNoSecretAudited(token);
+    }
+
+    @Test
+    void theApisTokenIssuerIssuesTokensThatEnrol() throws Exception {
+        IssuedEnrolmentToken t = await(service.tokenIssuer().issue("db3", new Actor("ops", Role.ADMIN), "r9"));
+        assertEquals(clock.instant().plus(SETTINGS.enrolmentTokenTtl()), t.expiresAt());
+        assertEquals("db3", await(Enroller.enroll(vertx, url(), t.token(), "db3", newDir(), clock, random)).host());
+        assertFalse(auditEntries().stream().anyMatch(a -> a.action().equals("enrolment.token")), "the API audits its own requests");
     }
 
     @Test
