@@ -3,6 +3,7 @@ package dev.holdfast.cli;
 import dev.holdfast.cli.agent.AgentCommand;
 import dev.holdfast.cli.controller.ControllerCommand;
 import dev.holdfast.cli.demo.DemoCommand;
+import dev.holdfast.cli.enroll.EnrollCommand;
 import dev.holdfast.cli.keys.KeysCommand;
 import dev.holdfast.cli.list.ListCommand;
 import dev.holdfast.cli.object.ObjectCommand;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Command;
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
         subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, ControllerCommand.class, DemoCommand.class,
                 WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class,
-                VerifyCommand.class, CommandLine.HelpCommand.class})
+                VerifyCommand.class, EnrollCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
