@@ -117,7 +117,8 @@ public final class JobRunner implements AutoCloseable {
         BackupManifest m = r.manifest();
         return base.setOk(true).setBackupId(m.id().toString()).setSystemId(m.systemId()).setType(r.fellBackToFull() ? "full" : job.getType())
                 .setBytes(m.bytes()).setStoredBytes(m.storedBytes()).setStartLsn(m.startLsn().toString())
-                .setStopLsn(m.stopLsn().toString()).setStartedAtMs(m.startedAt().toEpochMilli())
+                .setStopLsn(m.stopLsn().toString()).setTimeline(m.timeline()).setParent(m.parent().map(Object::toString).orElse(""))
+                .setStartedAtMs(m.startedAt().toEpochMilli())
                 .setFinishedAtMs(m.finishedAt().toEpochMilli()).build();
     }
 

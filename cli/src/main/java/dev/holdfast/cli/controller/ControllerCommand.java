@@ -4,8 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code holdfast controller ...}: the controller. */
-@Command(name = "controller", mixinStandardHelpOptions = true, description = "The controller: rebuild its catalog from the repository.",
-        subcommands = {ControllerReindexCommand.class})
+@Command(name = "controller", mixinStandardHelpOptions = true, description = "The controller: run it, or rebuild its catalog from the repository.",
+        subcommands = {ControllerRunCommand.class, ControllerReindexCommand.class})
 public final class ControllerCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -6,6 +6,7 @@ import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Json;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.CatalogFactory;
+import dev.holdfast.controller.schedule.CronExpression;
 import dev.holdfast.controller.catalog.Reindexer;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.error.ErrorCode;
@@ -47,7 +48,7 @@ public final class ControllerReindexCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ControllerConfig cfg = ControllerConfig.load(config, cron -> { });
+        ControllerConfig cfg = ControllerConfig.load(config, CronExpression::parse);
         RepositoryLocation loc = cfg.repository().orElseThrow(() -> new HoldfastException(ErrorCode.CONFIG_INVALID,
                 config + ": no 'repository' section: reindex reads the backups from the repository"));
         Reindexer.Summary summary;

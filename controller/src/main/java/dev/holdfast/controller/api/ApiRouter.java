@@ -69,6 +69,7 @@ public final class ApiRouter {
     public static final List<ApiRoute> ROUTES = List.of(
             ApiRoute.read(PREFIX + "/agents"),
             ApiRoute.read(PREFIX + "/agents/:host"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/agents/:host/revoke", Right.ADMINISTER, "agent.revoke"),
             ApiRoute.read(PREFIX + "/sources"),
             ApiRoute.read(PREFIX + "/backups"),
             ApiRoute.mutate(HttpMethod.POST, PREFIX + "/backups", Right.OPERATE, "backup.request"),
@@ -111,10 +112,11 @@ public final class ApiRouter {
     private final ControllerMetrics metrics;
     private final BackupRequests backups;
     private final EnrolmentTokenIssuer enrolment;
+    private final AgentRevoker revoker;
     private final EventLog log;
 
     public ApiRouter(Vertx vertx, Catalog catalog, Clock clock, SecureRandom random, ControllerConfig config, ControllerMetrics metrics,
-                     BackupRequests backups, EnrolmentTokenIssuer enrolment, EventLog log) {
+                     BackupRequests backups, EnrolmentTokenIssuer enrolment, AgentRevoker revoker, EventLog log) {
         this.vertx = Objects.requireNonNull(vertx, "vertx");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -123,6 +125,7 @@ public final class ApiRouter {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.backups = Objects.requireNonNull(backups, "backups");
         this.enrolment = Objects.requireNonNull(enrolment, "enrolment");
+        this.revoker = Objects.requireNonNull(revoker, "revoker");
         this.log = Objects.requireNonNull(log, "log");
     }
 
@@ -174,6 +177,7 @@ public final class ApiRouter {
         Map<String, Handler<RoutingContext>> m = new HashMap<>();
         m.put("GET " + PREFIX + "/agents", this::agents);
         m.put("GET " + PREFIX + "/agents/:host", this::agent);
+        m.put("POST " + PREFIX + "/agents/:host/revoke", this::revokeAgent);
         m.put("GET " + PREFIX + "/sources", this::sources);
         m.put("GET " + PREFIX + "/backups", this::backups);
         m.put("POST " + PREFIX + "/backups", this::requestBackup);
@@ -533,6 +537,17 @@ public final class ApiRouter {
                 new JsonObject().put("id", job.id()).put("state", job.state().wire()).put("host", job.host()).put("source", job.source())
                         .put("type", job.type()).put("tag", job.tag()),
                 host + "/" + source, "job " + job.id() + ", type " + type + ", tag " + tag)).onFailure(ctx::fail);
+    }
+
+    private void revokeAgent(RoutingContext ctx) {
+        String host = ctx.pathParam("host");
+        if (!HOST.matcher(host).matches()) {
+            throw new HoldfastException(ErrorCode.USAGE, "host: expected an agent's host name such as db1");
+        }
+        ctx.put(K_OBJECT, "host:" + host);
+        revoker.revoke(host, actor(ctx), requestIdOf(ctx)).onSuccess(n -> reply(ctx, 200,
+                new JsonObject().put("host", host).put("revoked_certificates", n), "host:" + host, n + " certificate(s) revoked"))
+                .onFailure(ctx::fail);
     }
 
     private void createToken(RoutingContext ctx) {

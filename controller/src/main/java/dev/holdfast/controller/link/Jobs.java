@@ -184,7 +184,8 @@ public final class Jobs {
                 if (!r.getBackupId().isEmpty()) {
                     backup = catalog.upsertBackup(new BackupRecord(job.source(), r.getSystemId(), r.getBackupId(), host,
                             r.getType().isEmpty() ? job.type() : r.getType(), r.getTag().isEmpty() ? job.tag() : r.getTag(), "complete",
-                            Optional.of(started), Optional.of(finished), r.getStartLsn(), r.getStopLsn(), 0, Optional.empty(),
+                            Optional.of(started), Optional.of(finished), r.getStartLsn(), r.getStopLsn(), r.getTimeline(),
+                            r.getParent().isEmpty() ? Optional.empty() : Optional.of(r.getParent()),
                             r.getBytes(), r.getStoredBytes(), Optional.of(job.id())));
                 }
             } else {

@@ -1,11 +1,10 @@
 package dev.holdfast.controller.server;
 
 import dev.holdfast.agent.daemon.EventLog;
+import dev.holdfast.controller.api.AgentRevoker;
 import dev.holdfast.controller.api.ApiRouter;
 import dev.holdfast.controller.api.BackupRequests;
 import dev.holdfast.controller.api.BootstrapAdmin;
-import dev.holdfast.controller.api.EnrolmentTokenIssuer;
-import dev.holdfast.controller.api.IssuedEnrolmentToken;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.CatalogFactory;
 import dev.holdfast.controller.config.ControllerConfig;
@@ -15,11 +14,7 @@ import dev.holdfast.controller.link.Jobs;
 import dev.holdfast.controller.link.LinkListener;
 import dev.holdfast.controller.link.LiveStates;
 import dev.holdfast.controller.metrics.ControllerMetrics;
-import dev.holdfast.controller.pki.AgentTrustManager;
-import dev.holdfast.controller.pki.ControllerCa;
-import dev.holdfast.controller.pki.ControllerTls;
-import dev.holdfast.controller.pki.EnrolmentEndpoint;
-import dev.holdfast.controller.pki.EnrolmentService;
+import dev.holdfast.controller.pki.Pki;
 import dev.holdfast.controller.schedule.Scheduler;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
@@ -30,6 +25,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -42,7 +38,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -83,7 +79,7 @@ public final class ControllerServer {
     private LiveStates live;
     private Scheduler scheduler;
     private HttpServer http;
-    private EnrolmentService enrolment;
+    private Pki pki;
     private Jobs jobs;
     private Future<Void> stopped;
 
@@ -110,7 +106,7 @@ public final class ControllerServer {
         vertx.runOnContext(v -> startSequence().onComplete(ar -> {
             if (ar.succeeded()) {
                 log.info("controller_started", "listen", "https://" + hostForUrl(config.listenHost()) + ":" + http.actualPort(),
-                        "admin_token_file", config.auth().bootstrapAdminTokenFile(), "msg", "controller running");
+                        "bootstrap_admin_file", config.auth().bootstrapAdminTokenFile(), "msg", "controller running");
                 result.complete();
             } else {
                 Throwable cause = ar.cause();
@@ -121,53 +117,45 @@ public final class ControllerServer {
     }
 
     private Future<Void> startSequence() {
-        Path caDir = config.dataDir().resolve("ca");
         return vertx.executeBlocking(() -> {
             createPrivateDirectory(config.dataDir());
             return null;
         }).compose(v -> CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock)).compose(c -> {
             catalog = c;
-            return vertx.executeBlocking(() -> {
-                ControllerCa ca = ControllerCa.loadOrCreate(caDir, clock, random);
-                AgentTrustManager trust = new AgentTrustManager(ca.certificate(), clock);
-                ControllerTls tls = ControllerTls.create(ca, caDir, config.tls(), List.of(config.listenHost()), trust, clock);
-                return Map.entry(ca, tls);
+            return Pki.open(vertx, config, catalog, clock, random);
+        }).compose(p -> {
+            pki = p;
+            return BootstrapAdmin.ensure(catalog, config.auth().bootstrapAdminTokenFile(), vertx, clock, random);
+        }).compose(outcome -> {
+            log.info("admin_token", "file", config.auth().bootstrapAdminTokenFile(), "outcome", outcome.toString().toLowerCase(Locale.ROOT));
+            sessions = new AgentSessions();
+            live = new LiveStates(vertx, catalog, sessions::connected);
+            LinkListener listener = new MetricsListener(metrics);
+            jobs = new Jobs(catalog, sessions, clock, random, listener);
+            AgentLinkEndpoint link = new AgentLinkEndpoint(catalog, sessions, jobs, live, listener, clock, pki.trust()::isRevoked,
+                    this::policyFor, config.agents().heartbeatInterval(), version);
+            GrpcServer grpc = GrpcServer.server(vertx);
+            link.bind(grpc);
+            pki.mount(grpc);
+            BackupRequests backups = (host, source, type, tag, actor, requestId) -> jobs.requestBackup(host, source, type, tag, actor.name());
+            AgentRevoker revoker = (host, actor, requestId) -> catalog.agent(host).compose(a -> {
+                if (a.isEmpty()) {
+                    return Future.failedFuture(new HoldfastException(ErrorCode.NOT_FOUND, "no agent '" + host + "' was ever enrolled"));
+                }
+                return pki.enrolment().revoke(host, actor.name(), requestId).onSuccess(n -> sessions.disconnect(host));
             });
-        }).compose(e -> {
-            ControllerCa ca = e.getKey();
-            ControllerTls tls = e.getValue();
-            AgentTrustManager trust = tls.trustManager();
-            return trust.refresh(catalog).compose(v -> BootstrapAdmin.ensure(catalog, config.auth().bootstrapAdminTokenFile(), vertx,
-                    clock, random)).compose(outcome -> {
-                log.info("admin_token", "file", config.auth().bootstrapAdminTokenFile(), "outcome", outcome.toString().toLowerCase());
-                enrolment = new EnrolmentService(vertx, catalog, ca, trust, tls.anchor(), config.agents(), clock, random)
-                        .auditHandshakeRefusals();
-                sessions = new AgentSessions();
-                live = new LiveStates(vertx, catalog, sessions::connected);
-                LinkListener listener = new MetricsListener(metrics);
-                jobs = new Jobs(catalog, sessions, clock, random, listener);
-                AgentLinkEndpoint link = new AgentLinkEndpoint(catalog, sessions, jobs, live, listener, clock, trust::isRevoked,
-                        this::policyFor, config.agents().heartbeatInterval(), version);
-                GrpcServer grpc = GrpcServer.server(vertx);
-                link.bind(grpc);
-                new EnrolmentEndpoint(enrolment).mount(grpc);
-                BackupRequests backups = (host, source, type, tag, actor, requestId) ->
-                        jobs.requestBackup(host, source, type, tag, actor.name());
-                EnrolmentTokenIssuer issuer = (host, actor, requestId) -> enrolment.issueToken(host, actor.name(), requestId)
-                        .map(t -> new IssuedEnrolmentToken(t.token(), t.expiresAt()));
-                var router = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, log).router();
-                http = vertx.createHttpServer(tls.serverOptions(config.listenHost(), config.listenPort()))
-                        .requestHandler(req -> {
-                            if (isGrpc(req)) {
-                                grpc.handle(req);
-                            } else {
-                                router.handle(req);
-                            }
-                        });
-                return http.listen().recover(t -> Future.failedFuture(new HoldfastException(ErrorCode.CONFIG_INVALID,
-                        config.file() + ": listen: cannot listen on " + config.listenHost() + ":" + config.listenPort() + ": "
-                                + t.getMessage(), t)));
+            Router router = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, pki.enrolment().tokenIssuer(), revoker,
+                    log).router();
+            http = vertx.createHttpServer(pki.serverOptions()).requestHandler(req -> {
+                if (isGrpc(req)) {
+                    grpc.handle(req);
+                } else {
+                    router.handle(req);
+                }
             });
+            return http.listen().recover(t -> Future.failedFuture(new HoldfastException(ErrorCode.CONFIG_INVALID,
+                    config.file() + ": listen: cannot listen on " + config.listenHost() + ":" + config.listenPort() + ": "
+                            + t.getMessage(), t)));
         }).compose(server -> {
             live.start(LIVE_FLUSH);
             metrics.start(vertx, catalog, METRICS_REFRESH);
@@ -219,8 +207,8 @@ public final class ControllerServer {
         return scheduler;
     }
 
-    public EnrolmentService enrolment() {
-        return enrolment;
+    public Pki pki() {
+        return pki;
     }
 
     public Vertx vertx() {

@@ -55,6 +55,14 @@ final class ApiHarness implements AutoCloseable {
     final ControllerMetrics metrics;
     final RecordingBackupRequests backups;
     final RecordingIssuer issuer = new RecordingIssuer();
+    /** Hosts revoked through the API; only db1 is known (a neighbour: the enrolment service and the link do the real work). */
+    final java.util.List<String> revoked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final AgentRevoker revoker = (host, actor, requestId) -> {
+        revoked.add(host);
+        return "db1".equals(host) ? io.vertx.core.Future.succeededFuture(1)
+                : io.vertx.core.Future.failedFuture(new dev.holdfast.error.HoldfastException(dev.holdfast.error.ErrorCode.NOT_FOUND,
+                        "no agent '" + host + "'"));
+    };
     final HttpServer server;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
     final String adminToken;
@@ -89,7 +97,7 @@ final class ApiHarness implements AutoCloseable {
         adminToken = Files.readString(config.auth().bootstrapAdminTokenFile()).trim();
         serviceToken = token("service", "ci-runner");
         analystToken = token("analyst", "grafana");
-        ApiRouter api = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, log);
+        ApiRouter api = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, revoker, log);
         server = await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));
     }
 

@@ -41,6 +41,7 @@ class ApiRbacMatrixTest {
     static final List<Row> TABLE = List.of(
             new Row("GET", V1 + "/agents", V1 + "/agents", null, Right.READ, 200),
             new Row("GET", V1 + "/agents/:host", V1 + "/agents/db1", null, Right.READ, 200),
+            new Row("POST", V1 + "/agents/:host/revoke", V1 + "/agents/db1/revoke", "{}", Right.ADMINISTER, 200),
             new Row("GET", V1 + "/sources", V1 + "/sources", null, Right.READ, 200),
             new Row("GET", V1 + "/backups", V1 + "/backups", null, Right.READ, 200),
             new Row("POST", V1 + "/backups", V1 + "/backups", "{\"host\": \"db1\", \"source\": \"main\", \"type\": \"full\"}",
