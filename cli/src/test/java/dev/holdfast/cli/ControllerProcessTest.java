@@ -380,11 +380,42 @@ class ControllerProcessTest {
         assertEquals(1, scheduled("db-b", slot2).size(), "caught up once, not twice");
         assertEquals(1, scheduled("db-a", slot2).size());
 
+        // An agent killed in the middle of a job: after its restart the job is neither running nor
+        // reported, so it fails with agent_unavailable instead of staying "running" for ever.
+        String lost = api("POST", "/api/v1/backups", "{\"host\": \"db-a\", \"source\": \"main\", \"type\": \"full\"}", 202)
+                .path("id").asText();
+        waitJob(lost, "running");
+        Process a = agents.remove("db-a");
+        a.destroyForcibly();
+        assertTrue(a.waitFor(60, TimeUnit.SECONDS));
+        startAgent("db-a", cfgA);
+        JsonNode failed = waitJob(lost, "failed");
+        assertEquals("agent_unavailable", failed.path("error").path("code").asText(), failed::toString);
+
         // The metrics carry the fleet.
         HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/metrics"))
                 .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         assertEquals(200, m.statusCode());
         assertTrue(m.body().contains("holdfast_agents_connected 2.0"), m::body);
         assertTrue(m.body().contains("holdfast_source_rpo_seconds{host=\"db-a\",source=\"main\"}"), m::body);
+
+        // Revoking an agent ends its link at once, and its certificate no longer passes the handshake.
+        JsonNode revoked = api("POST", "/api/v1/agents/db-b/revoke", "{}", 200);
+        assertTrue(revoked.path("revoked_certificates").asInt() >= 1, revoked::toString);
+        waitFor("db-b to be disconnected", WAIT, () -> !connected("db-b"));
+        waitFor("db-b's reconnection to be refused at the handshake", WAIT, () -> {
+            try {
+                for (JsonNode e : api("GET", "/api/v1/audit?limit=1000", null, 200).path("items")) {
+                    if (e.path("action").asText().equals("tls.refused") && e.path("detail").asText().contains("revoked")) {
+                        return true;
+                    }
+                }
+                return false;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertFalse(connected("db-b"), "a revoked agent stays out");
+        assertTrue(agents.get("db-b").isAlive(), "the agent itself goes on (it keeps shipping WAL without a controller)");
     }
 }
