@@ -2,7 +2,6 @@ package dev.holdfast.agent.link;
 
 import dev.holdfast.agent.daemon.AgentSource;
 import dev.holdfast.agent.daemon.EventLog;
-import dev.holdfast.protocol.Errors;
 import dev.holdfast.protocol.ProtocolVersion;
 import dev.holdfast.protocol.v1.AgentLinkGrpcClient;
 import dev.holdfast.protocol.v1.AgentMessage;
@@ -58,6 +57,7 @@ public final class ControllerLink {
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     private static final Duration RESULT_MEMORY = Duration.ofHours(1);
+    private static final Duration RENEW_CHECK = Duration.ofMinutes(5);
 
     private final Vertx vertx;
     private final URI controller;
@@ -75,6 +75,8 @@ public final class ControllerLink {
     private final Map<String, JobProgress> running = new ConcurrentHashMap<>();
     private final Map<String, JobResult> recent = new LinkedHashMap<>();
     private final Map<String, Long> lastProgressSent = new ConcurrentHashMap<>();
+    /** The link's own context: every state change and every write to the stream happens on it. */
+    private io.vertx.core.Context context;
     private GrpcClient client;
     private GrpcClientRequest<AgentMessage, ControllerMessage> stream;
     private boolean welcomed;
@@ -82,6 +84,7 @@ public final class ControllerLink {
     private int failures;
     private long heartbeatTimer = -1;
     private long reconnectTimer = -1;
+    private long renewTimer = -1;
     private volatile String state = "connecting";
     private volatile String lastError = "";
 
@@ -108,7 +111,18 @@ public final class ControllerLink {
 
     /** Starts connecting (in the background); the agent runs whether or not the controller answers. */
     public void start() {
-        vertx.runOnContext(v -> connect());
+        context = vertx.getOrCreateContext();
+        context.runOnContext(v -> {
+            connect();
+            // A link can outlive its certificate (TLS checks it only at the handshake), so renewal is
+            // checked on a timer too, not only at each connect; a renewed certificate takes effect at
+            // once through a reconnect.
+            renewTimer = vertx.setPeriodic(RENEW_CHECK.toMillis(), id -> renewIfDue.get().onSuccess(renewed -> {
+                if (renewed) {
+                    reconnect();
+                }
+            }).onFailure(t -> log.warn("certificate_renewal_failed", "error", String.valueOf(t.getMessage()))));
+        });
     }
 
     /** For {@code GET /v1/status}. */
@@ -216,7 +230,7 @@ public final class ControllerLink {
             Long last = lastProgressSent.get(job.getJobId());
             if (last == null || now - last >= 1000) {
                 lastProgressSent.put(job.getJobId(), now);
-                vertx.runOnContext(v -> send(AgentMessage.newBuilder().setProgress(p).build()));
+                context.runOnContext(v -> send(AgentMessage.newBuilder().setProgress(p).build()));
             }
         }).onComplete(ar -> {
             JobResult r = ar.result();
@@ -295,7 +309,7 @@ public final class ControllerLink {
 
     /** Forces a reconnect now (after a certificate renewal). */
     public void reconnect() {
-        vertx.runOnContext(v -> {
+        context.runOnContext(v -> {
             GrpcClientRequest<AgentMessage, ControllerMessage> s = stream;
             if (s != null) {
                 s.cancel();
@@ -314,6 +328,9 @@ public final class ControllerLink {
     public Future<Void> stop() {
         stopping = true;
         cancelHeartbeat();
+        if (renewTimer >= 0) {
+            vertx.cancelTimer(renewTimer);
+        }
         if (reconnectTimer >= 0) {
             vertx.cancelTimer(reconnectTimer);
         }
@@ -330,12 +347,4 @@ public final class ControllerLink {
         return policy.current();
     }
 
-    /** The error message of the last failure, for tests. */
-    String lastError() {
-        return lastError;
-    }
-
-    static String errorText(dev.holdfast.protocol.v1.ErrorReply e) {
-        return Errors.code(e).code() + ": " + e.getMessage();
-    }
 }
