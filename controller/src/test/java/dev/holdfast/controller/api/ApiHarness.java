@@ -1,5 +1,6 @@
 package dev.holdfast.controller.api;
 
+import dev.holdfast.controller.ManualClock;
 import dev.holdfast.agent.config.AgentConfig.LogLevel;
 import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.controller.Tokens;

@@ -1,5 +1,6 @@
 package dev.holdfast.controller.api;
 
+import dev.holdfast.controller.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,6 @@
 package dev.holdfast.controller.pki;
 
+import dev.holdfast.controller.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -66,7 +67,7 @@ class EnrolmentTlsTest {
 
     private final SecureRandom random = new SecureRandom();
     private Vertx vertx;
-    private MutableClock clock;
+    private ManualClock clock;
     private final AuditWatch audits = new AuditWatch();
     private Catalog catalog;
     private ControllerCa ca;
@@ -79,7 +80,7 @@ class EnrolmentTlsTest {
     @BeforeEach
     void start() throws Exception {
         vertx = Vertx.vertx();
-        clock = new MutableClock(Instant.now());
+        clock = new ManualClock(Instant.now());
         Path file = tmp.resolve("controller.yaml");
         Files.writeString(file, "listen: 127.0.0.1:0\ndata_dir: " + tmp.resolve("data") + "\nagents:\n  certificate_ttl: 1h\n"
                 + "  enrolment_token_ttl: 30m\n");

@@ -1,5 +1,6 @@
 package dev.holdfast.controller.schedule;
 
+import dev.holdfast.controller.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,12 +22,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -52,7 +51,7 @@ class SchedulerTest {
 
     @TempDir
     Path dir;
-    private final SettableClock clock = new SettableClock(Instant.parse("2026-11-01T00:00:00Z"));
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-11-01T00:00:00Z"));
     private final List<JobRecord> dispatched = Collections.synchronizedList(new ArrayList<>());
     private final List<Scheduler> schedulers = new ArrayList<>();
     private Catalog catalog;
@@ -89,34 +88,6 @@ class SchedulerTest {
     private void reopen() throws Exception {
         catalog.close();
         catalog = await(openStore());
-    }
-
-    /** A clock the test moves by hand. */
-    static final class SettableClock extends Clock {
-        private volatile Instant now;
-
-        SettableClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant t) {
-            now = t;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 
     static <T> T await(Future<T> f) throws Exception {

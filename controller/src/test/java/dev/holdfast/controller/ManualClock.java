@@ -1,4 +1,4 @@
-package dev.holdfast.controller.api;
+package dev.holdfast.controller;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves. */
+/** A UTC clock the test moves by hand (the controller's tests inject it wherever time matters). */
 public final class ManualClock extends Clock {
     private volatile Instant now;
 
@@ -16,6 +16,10 @@ public final class ManualClock extends Clock {
 
     public void advance(Duration d) {
         now = now.plus(d);
+    }
+
+    public void set(Instant t) {
+        now = t;
     }
 
     @Override
