@@ -106,6 +106,43 @@ public final class S3ObjectStore implements ObjectStore {
     private record LockProbe(boolean enabled, String reason) {
     }
 
+    private record Probes(boolean[] conditional, LockProbe lock) {
+    }
+
+    /** How many times open() runs its probes when they fail in a way a retry can fix. */
+    private static final int PROBE_ATTEMPTS = 3;
+
+    /**
+     * The probes, tried again (up to {@value #PROBE_ATTEMPTS} times in all) after a failure a retry
+     * can fix. The probes are idempotent (a fresh probe object each time, deleted at the end), and
+     * the common transient failure is benign: a server that closes a kept-alive connection after
+     * an error answer (S3Proxy's Jetty does after the 412 the probe provokes) while the client
+     * reuses it for the next request ("the connection was closed during the request").
+     */
+    private static CompletableFuture<Probes> probes(S3AsyncClient client, S3StoreConfig config, int attempt) {
+        CompletableFuture<boolean[]> conditional = switch (config.conditionalWrites()) {
+            case NATIVE -> CompletableFuture.completedFuture(new boolean[] {true, true});
+            case EMULATED -> CompletableFuture.completedFuture(new boolean[] {false, false});
+            case AUTO -> send(() -> probeConditionalWrites(client, config));
+        };
+        CompletableFuture<LockProbe> lock = switch (config.objectLock()) {
+            case ENABLED -> CompletableFuture.completedFuture(new LockProbe(true, ""));
+            case DISABLED -> CompletableFuture.completedFuture(new LockProbe(false, "Object Lock is disabled in the store configuration"));
+            case AUTO -> conditional.thenCompose(c -> probeObjectLock(client, config));
+        };
+        return conditional.thenCombine(lock, Probes::new).handle((p, t) -> {
+            if (t == null) {
+                return CompletableFuture.completedFuture(p);
+            }
+            StoreException e = translate(t, "open " + config.describe(), null, config);
+            if (attempt < PROBE_ATTEMPTS && e.retryable()) {
+                log.info("{}: probe failed ({}), trying again", config.describe(), e.getMessage());
+                return probes(client, config, attempt + 1);
+            }
+            return CompletableFuture.<Probes>failedFuture(t);
+        }).thenCompose(f -> f);
+    }
+
     /**
      * Builds the client and, as configured, probes the server: whether it honours
      * {@code If-None-Match: *} on PutObject and CompleteMultipartUpload (by writing, overwriting
@@ -121,17 +158,7 @@ public final class S3ObjectStore implements ObjectStore {
             return CompletableFuture.failedFuture(translate(e, "open " + config.describe(), null, config));
         }
         S3AsyncClient client = built.s3();
-        CompletableFuture<boolean[]> conditional = switch (config.conditionalWrites()) {
-            case NATIVE -> CompletableFuture.completedFuture(new boolean[] {true, true});
-            case EMULATED -> CompletableFuture.completedFuture(new boolean[] {false, false});
-            case AUTO -> send(() -> probeConditionalWrites(client, config));
-        };
-        CompletableFuture<LockProbe> lock = switch (config.objectLock()) {
-            case ENABLED -> CompletableFuture.completedFuture(new LockProbe(true, ""));
-            case DISABLED -> CompletableFuture.completedFuture(new LockProbe(false, "Object Lock is disabled in the store configuration"));
-            case AUTO -> conditional.thenCompose(c -> probeObjectLock(client, config));
-        };
-        return conditional.thenCombine(lock, (c, l) -> new S3ObjectStore(config, built, c, l))
+        return probes(client, config, 1).thenApply(p -> new S3ObjectStore(config, built, p.conditional(), p.lock()))
                 .whenComplete((store, t) -> {
                     if (t != null) {
                         built.close();
