@@ -338,6 +338,17 @@ class ControllerProcessTest {
         }
         assertEquals(1, recorded, "the backup is recorded once");
 
+        // Two jobs for one source at once: the second waits for the first, both succeed.
+        String full = api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"full\"}", 202)
+                .path("id").asText();
+        String incr = api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"incr\"}", 202)
+                .path("id").asText();
+        JsonNode fullDone = waitJob(full, "succeeded");
+        JsonNode incrDone = waitJob(incr, "succeeded");
+        assertTrue(incrDone.path("backup_id").asText().endsWith("-incr"), incrDone::toString);
+        assertTrue(Instant.parse(incrDone.path("started_at").asText()).compareTo(Instant.parse(fullDone.path("finished_at").asText())) >= 0,
+                () -> "one job per source at a time: " + fullDone + " " + incrDone);
+
         // The daily schedule fires for both agents at 02:00 of the controller's (moved) clock.
         Instant slot1 = ZonedDateTime.now(ZoneOffset.UTC).plusDays(1).with(LocalTime.of(2, 0)).toInstant();
         setClock(slot1.plusSeconds(1));

@@ -198,13 +198,24 @@ public final class AgentDaemon {
                     + " (holdfast enroll --controller URL --token T), then restarted");
             return Future.succeededFuture();
         }
+        if (!id.get().host().equals(config.host()) || !sameController(id.get().controller(), c.url())) {
+            log.error("controller_identity_mismatch", "enrolled_host", id.get().host(), "configured_host", config.host(),
+                    "enrolled_controller", id.get().controller(), "configured_controller", c.url(),
+                    "msg", "running standalone: the identity in " + c.identityDir() + " was enrolled for another host name or"
+                            + " controller than this configuration names; re-enrol (holdfast enroll) or fix host/controller.url");
+            return Future.succeededFuture();
+        }
         identity = id.get();
         jobs = new JobRunner(vertx, repository, config, clock, log);
         link = new ControllerLink(vertx, c.url(), config.host(), version, () -> identity.clientOptions(), () -> List.copyOf(sources), jobs,
-                new PolicyCache(c.identityDir()), clock, random, log, this::renewIfDue);
+                new PolicyCache(c.identityDir()), clock, random, log, this::renewIfDue, c.identityDir());
         link.start();
         log.info("controller_link_starting", "controller", c.url(), "certificate_expires", identity.notAfter());
         return Future.succeededFuture();
+    }
+
+    private static boolean sameController(java.net.URI a, java.net.URI b) {
+        return a.getHost().equalsIgnoreCase(b.getHost()) && (a.getPort() > 0 ? a.getPort() : 443) == (b.getPort() > 0 ? b.getPort() : 443);
     }
 
     /** Renews the client certificate once it is past two thirds of its life; true when it did. */

@@ -23,10 +23,10 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientRequest;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,8 +45,8 @@ import java.util.function.Supplier;
  *       unreachable controller only means no new jobs and no reports. The last policy received is
  *       kept ({@link PolicyCache}) and used while the controller is away.</li>
  *   <li>Hello carries the inventory, the jobs in flight and the results of recent jobs, so that a
- *       restarted controller learns what happened while it was gone (results are resent until they
- *       are an hour old; the controller ignores repeats).</li>
+ *       restarted controller learns what happened while it was gone (results are kept on disk,
+ *       {@link ResultJournal}, and resent until they are a week old; the controller ignores repeats).</li>
  *   <li>Jobs are deduplicated by id: a job already running is not started again; a job already
  *       finished gets its result again.</li>
  *   <li>Progress is sent at most once a second per job; heartbeats at the interval Welcome names.</li>
@@ -56,7 +56,6 @@ import java.util.function.Supplier;
 public final class ControllerLink {
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
-    private static final Duration RESULT_MEMORY = Duration.ofHours(1);
     private static final Duration RENEW_CHECK = Duration.ofMinutes(5);
 
     private final Vertx vertx;
@@ -73,7 +72,7 @@ public final class ControllerLink {
     private final Supplier<Future<Boolean>> renewIfDue;
 
     private final Map<String, JobProgress> running = new ConcurrentHashMap<>();
-    private final Map<String, JobResult> recent = new LinkedHashMap<>();
+    private final ResultJournal recent;
     private final Map<String, Long> lastProgressSent = new ConcurrentHashMap<>();
     /** The link's own context: every state change and every write to the stream happens on it. */
     private io.vertx.core.Context context;
@@ -94,7 +93,7 @@ public final class ControllerLink {
      */
     public ControllerLink(Vertx vertx, URI controller, String host, String version, Supplier<HttpClientOptions> tls,
                           Supplier<List<AgentSource>> sources, JobRunner runner, PolicyCache policy, Clock clock, Random random,
-                          EventLog log, Supplier<Future<Boolean>> renewIfDue) {
+                          EventLog log, Supplier<Future<Boolean>> renewIfDue, Path identityDir) {
         this.vertx = Objects.requireNonNull(vertx, "vertx");
         this.controller = Objects.requireNonNull(controller, "controller");
         this.host = Objects.requireNonNull(host, "host");
@@ -107,6 +106,7 @@ public final class ControllerLink {
         this.random = Objects.requireNonNull(random, "random");
         this.log = Objects.requireNonNull(log, "log").with("controller", controller.toString());
         this.renewIfDue = Objects.requireNonNull(renewIfDue, "renewIfDue");
+        this.recent = new ResultJournal(identityDir, clock);
     }
 
     /** Starts connecting (in the background); the agent runs whether or not the controller answers. */
@@ -173,11 +173,7 @@ public final class ControllerLink {
             h.addSources(i);
         }
         h.addAllRunning(running.values());
-        long horizon = clock.millis() - RESULT_MEMORY.toMillis();
-        synchronized (recent) {
-            recent.values().removeIf(r -> r.getFinishedAtMs() < horizon);
-            h.addAllUnreported(recent.values());
-        }
+        h.addAllUnreported(recent.all());
         return h.build();
     }
 
@@ -189,7 +185,7 @@ public final class ControllerLink {
                 state = "connected";
                 lastError = "";
                 if (m.getWelcome().hasPolicy() && m.getWelcome().getPolicy().getRevision() != 0) {
-                    policy.store(m.getWelcome().getPolicy());
+                    storePolicy(m.getWelcome().getPolicy());
                 }
                 log.info("controller_connected", "version", m.getWelcome().getVersion(), "controller_version",
                         m.getWelcome().getControllerVersion());
@@ -198,7 +194,7 @@ public final class ControllerLink {
                 heartbeatTimer = vertx.setPeriodic(every, id -> heartbeat());
             }
             case JOB -> job(m.getJob());
-            case POLICY -> policy.store(m.getPolicy());
+            case POLICY -> storePolicy(m.getPolicy());
             case ERROR -> {
                 lastError = m.getError().getCode() + ": " + m.getError().getMessage();
                 log.warn("controller_error", "code", m.getError().getCode(), "error", m.getError().getMessage());
@@ -207,16 +203,21 @@ public final class ControllerLink {
         }
     }
 
+    /** Keeps a policy: in memory at once, on disk off the event loop (it fsyncs). */
+    private void storePolicy(PolicyUpdate p) {
+        vertx.executeBlocking(() -> {
+            policy.store(p);
+            return null;
+        }, true);
+    }
+
     private void job(JobRequest job) {
         if (running.containsKey(job.getJobId())) {
             return;
         }
-        JobResult done;
-        synchronized (recent) {
-            done = recent.get(job.getJobId());
-        }
-        if (done != null) {
-            send(AgentMessage.newBuilder().setResult(done).build());
+        Optional<JobResult> done = recent.get(job.getJobId());
+        if (done.isPresent()) {
+            send(AgentMessage.newBuilder().setResult(done.get()).build());
             return;
         }
         JobProgress p0 = JobProgress.newBuilder().setJobId(job.getJobId()).setKind(job.getKind()).setSource(job.getSource())
@@ -234,12 +235,12 @@ public final class ControllerLink {
             }
         }).onComplete(ar -> {
             JobResult r = ar.result();
-            synchronized (recent) {
-                recent.put(job.getJobId(), r);
-                while (recent.size() > 100) {
-                    recent.remove(recent.keySet().iterator().next());
-                }
-            }
+            byte[] journal = recent.add(r);
+            vertx.executeBlocking(() -> {
+                recent.write(journal);
+                return null;
+            }, false).onFailure(t -> log.warn("job_result_not_saved", "job", job.getJobId(), "error", String.valueOf(t.getMessage()),
+                    "msg", "the result is sent now but would be lost if the agent restarted before the controller has it"));
             running.remove(job.getJobId());
             lastProgressSent.remove(job.getJobId());
             send(AgentMessage.newBuilder().setResult(r).build());

@@ -21,16 +21,17 @@ import io.vertx.core.WorkerExecutor;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the jobs the controller sends: today backups of postgres sources (full, incremental,
  * logical), on a worker pool of their own (a backup blocks for minutes; it must neither block an
- * event loop nor trip Vert.x's blocked-thread checker). One job per source at a time: a second one
- * for a busy source fails at once with {@code conflict}. A job never throws: its outcome, success
- * or failure with a stable code, is the {@link JobResult}.
+ * event loop nor trip Vert.x's blocked-thread checker). One job per source at a time: a job for a
+ * busy source waits its turn (phase {@code queued}), so that a daily and a weekly slot that meet,
+ * or jobs resent together after an outage, all run, one after the other. A job never throws: its
+ * outcome, success or failure with a stable code, is the {@link JobResult}.
  */
 public final class JobRunner implements AutoCloseable {
     /** Told about progress, from the job's thread: bytes done and total (0: unknown), and a phase. */
@@ -44,7 +45,8 @@ public final class JobRunner implements AutoCloseable {
     private final Clock clock;
     private final EventLog log;
     private final WorkerExecutor workers;
-    private final Set<String> busySources = ConcurrentHashMap.newKeySet();
+    /** Per source, the last job started or queued: the next one runs after it. */
+    private final Map<String, Future<JobResult>> tails = new ConcurrentHashMap<>();
 
     public JobRunner(Vertx vertx, Repository repository, AgentConfig config, Clock clock, EventLog log) {
         this.vertx = Objects.requireNonNull(vertx, "vertx");
@@ -66,15 +68,26 @@ public final class JobRunner implements AutoCloseable {
             refused = new HoldfastException(ErrorCode.USAGE, "this agent does not run '" + job.getKind() + "' jobs");
         } else if (source.isEmpty()) {
             refused = new HoldfastException(ErrorCode.NOT_FOUND, "this agent has no postgres source '" + job.getSource() + "'");
-        } else if (!busySources.add(job.getSource())) {
-            refused = new HoldfastException(ErrorCode.CONFLICT, "another job of source '" + job.getSource() + "' is running");
         }
         if (refused != null) {
             return Future.succeededFuture(base.setOk(false).setError(Errors.reply(refused)).setFinishedAtMs(clock.millis()).build());
         }
+        Future<JobResult> before = tails.get(job.getSource());
+        if (before != null && !before.isComplete()) {
+            progress.progress(0, 0, "queued");
+            log.info("job_queued", "job", job.getJobId(), "source", job.getSource(), "msg", "waits for the source's running job");
+        }
+        Future<JobResult> mine = (before == null ? Future.<JobResult>succeededFuture() : before).transform(x -> execute(job, source.get(),
+                progress, base));
+        tails.put(job.getSource(), mine);
+        mine.onComplete(x -> tails.remove(job.getSource(), mine));
+        return mine;
+    }
+
+    private Future<JobResult> execute(JobRequest job, PostgresSourceConfig source, Progress progress, JobResult.Builder base) {
+        base.setStartedAtMs(clock.millis());
         log.info("job_started", "job", job.getJobId(), "source", job.getSource(), "type", job.getType(), "tag", job.getTag());
-        return workers.executeBlocking(() -> backup(job, source.get(), progress, base), false).transform(ar -> {
-            busySources.remove(job.getSource());
+        return workers.executeBlocking(() -> backup(job, source, progress, base), false).transform(ar -> {
             JobResult r = ar.succeeded() ? ar.result()
                     : base.setOk(false).setError(Errors.reply(ar.cause())).setFinishedAtMs(clock.millis()).build();
             if (r.getOk()) {

@@ -23,6 +23,9 @@ public interface Catalog extends AutoCloseable {
     /** Inserts or replaces an agent's inventory (at enrolment and at every Hello). */
     Future<Void> upsertAgent(AgentRecord agent);
 
+    /** Marks every agent disconnected (a controller starting has no link yet, whatever a crash left behind). */
+    Future<Void> disconnectAll();
+
     /** Sets an agent's connected flag and last-seen time; no-op for an unknown host. */
     Future<Void> agentSeen(String host, boolean connected, Instant at);
 
@@ -83,6 +86,13 @@ public interface Catalog extends AutoCloseable {
      * restarted controller never run a schedule twice.
      */
     Future<Boolean> claimScheduledRun(String host, String source, String tag, Instant scheduledFor, String jobId);
+
+    /**
+     * Claims the scheduled run of {@code job} (its host, source, tag and {@code scheduledFor}) and
+     * inserts the job, in one transaction: true when both happened, false when the slot was claimed
+     * already (and nothing was written). A crash can never leave a claimed slot without its job.
+     */
+    Future<Boolean> claimScheduledJob(JobRecord job);
 
     /** The latest claimed scheduled time for (host, source, tag), if any. */
     Future<Optional<Instant>> lastScheduledRun(String host, String source, String tag);

@@ -102,6 +102,11 @@ public final class R2dbcCatalog implements Catalog {
     }
 
     @Override
+    public Future<Void> disconnectAll() {
+        return withConnection(c -> update(c, "UPDATE agents SET connected = $1 WHERE connected = $2", false, true)).mapEmpty();
+    }
+
+    @Override
     public Future<Void> agentSeen(String host, boolean connected, Instant at) {
         return withConnection(c -> update(c, "UPDATE agents SET connected = $1, last_seen_us = $2 WHERE host = $3", connected, micros(at), host))
                 .mapEmpty();
@@ -246,15 +251,18 @@ public final class R2dbcCatalog implements Catalog {
 
     @Override
     public Future<Void> insertJob(JobRecord j) {
-        return withConnection(c -> update(c, "INSERT INTO jobs (id, host, source, kind, type, tag, state, job_trigger, requested_by,"
+        return withConnection(c -> insertJob(c, j)).mapEmpty();
+    }
+
+    private static Mono<Long> insertJob(Connection c, JobRecord j) {
+        return update(c, "INSERT INTO jobs (id, host, source, kind, type, tag, state, job_trigger, requested_by,"
                         + " scheduled_for_us, created_us, dispatched_us, started_us, finished_us, progress_done, progress_total, phase,"
                         + " backup_id, error_code, error_message, result)"
                         + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
                 j.id(), j.host(), j.source(), j.kind(), j.type(), j.tag(), j.state().wire(), j.trigger(), j.requestedBy(),
                 micros(j.scheduledFor()), micros(j.createdAt()), micros(j.dispatchedAt()), micros(j.startedAt()), micros(j.finishedAt()),
                 j.progressDone(), j.progressTotal(), j.phase(), text(j.backupId()), text(j.errorCode()), text(j.errorMessage()),
-                new JsonObject(new LinkedHashMap<>(j.result())).encode()))
-                .mapEmpty();
+                new JsonObject(new LinkedHashMap<>(j.result())).encode());
     }
 
     @Override
@@ -314,6 +322,20 @@ public final class R2dbcCatalog implements Catalog {
                 // lost connection) is reported as such, unless the row turns out to exist.
                 .onErrorResume(e -> query(c, "SELECT job_id FROM scheduled_runs WHERE host = $1 AND source = $2 AND tag = $3"
                         + " AND scheduled_for_us = $4", r -> r.get("job_id", String.class), host, source, tag, at)
+                        .flatMap(rows -> rows.isEmpty() ? Mono.error(e) : Mono.just(false))));
+    }
+
+    @Override
+    public Future<Boolean> claimScheduledJob(JobRecord j) {
+        if (j.scheduledFor().isEmpty()) {
+            return Future.failedFuture(new IllegalArgumentException("job " + j.id() + " has no scheduled time"));
+        }
+        long at = micros(j.scheduledFor().get());
+        return withConnection(c -> transaction(c, update(c, "INSERT INTO scheduled_runs (host, source, tag, scheduled_for_us, job_id)"
+                        + " VALUES ($1, $2, $3, $4, $5)", j.host(), j.source(), j.tag(), at, j.id())
+                        .then(insertJob(c, j)).thenReturn(true))
+                .onErrorResume(e -> query(c, "SELECT job_id FROM scheduled_runs WHERE host = $1 AND source = $2 AND tag = $3"
+                        + " AND scheduled_for_us = $4", r -> r.get("job_id", String.class), j.host(), j.source(), j.tag(), at)
                         .flatMap(rows -> rows.isEmpty() ? Mono.error(e) : Mono.just(false))));
     }
 

@@ -46,7 +46,8 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
 
     public ControllerConfig {
         Objects.requireNonNull(file, "file");
-        policies = Map.copyOf(policies);
+        // Declaration order matters: the first matching policy covers a source (policyFor).
+        policies = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(policies));
         if (!policies.containsKey("default")) {
             throw new IllegalArgumentException("the default policy is required");
         }
@@ -78,7 +79,12 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
      * @param enrolmentTokenTtl lifetime of enrolment tokens
      */
     public record Agents(Duration heartbeatInterval, Duration silentAfter, Duration certificateTtl, Duration enrolmentTokenTtl) {
-        public static final Agents DEFAULT = new Agents(Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofHours(24),
+        /**
+         * Certificates live 7 days and are renewed after two thirds (about 4.7 days): a controller
+         * may be unreachable for two days without any agent losing its link for good (renewal needs
+         * an unexpired certificate).
+         */
+        public static final Agents DEFAULT = new Agents(Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofDays(7),
                 Duration.ofHours(1));
     }
 

@@ -98,12 +98,30 @@ public final class AgentLinkEndpoint {
         }
         String serial = cert.get().getSerialNumber().toString(16);
         String host = commonName(cert.get()).orElse("");
-        if (host.isEmpty() || revokedSerial.test(serial)) {
+        Instant notAfter = cert.get().getNotAfter().toInstant();
+        if (host.isEmpty() || revokedSerial.test(serial) || !clock.instant().isBefore(notAfter)) {
             refuse(req, GrpcStatus.UNAUTHENTICATED, "agent.link.refused", host.isEmpty() ? "?" : host,
-                    host.isEmpty() ? "the client certificate names no host" : "the certificate of " + host + " was revoked");
+                    host.isEmpty() ? "the client certificate names no host"
+                            : revokedSerial.test(serial) ? "the certificate of " + host + " was revoked"
+                            : "the certificate of " + host + " expired at " + notAfter);
             return;
         }
-        new Stream(req, host, serial, cert.get().getNotAfter().toInstant()).start();
+        new Stream(req, host, serial, notAfter).start();
+    }
+
+    /**
+     * Ends a host's link now (its certificates were revoked, or it enrolled again with a new
+     * key): the session is removed and the host recorded disconnected at once, whatever the
+     * stream's own close callbacks do later.
+     */
+    public void disconnect(String host) {
+        sessions.get(host).ifPresent(s -> {
+            if (sessions.remove(s)) {
+                s.close();
+                listener.agentConnected(host, false);
+                catalog.agentSeen(host, false, clock.instant());
+            }
+        });
     }
 
     private void refuse(GrpcServerRequest<AgentMessage, ControllerMessage> req, GrpcStatus status, String action, String host, String why) {
@@ -149,6 +167,8 @@ public final class AgentLinkEndpoint {
         private AgentSession session;
         private Future<Void> queue = Future.succeededFuture();
         private boolean ended;
+        private long expiryTimer = -1;
+        private io.vertx.core.Vertx vertx;
 
         Stream(GrpcServerRequest<AgentMessage, ControllerMessage> req, String host, String serial, Instant certNotAfter) {
             this.req = req;
@@ -158,6 +178,18 @@ public final class AgentLinkEndpoint {
         }
 
         void start() {
+            // TLS checks the certificate at the handshake only; a link must not outlive it.
+            io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+            if (ctx != null) {
+                vertx = ctx.owner();
+                long ms = Math.max(1, Duration.between(clock.instant(), certNotAfter).toMillis());
+                expiryTimer = vertx.setTimer(Math.min(ms, Long.MAX_VALUE / 2), id -> {
+                    expiryTimer = -1;
+                    fatal(ErrorCode.CONTROLLER_UNAVAILABLE, "the certificate of " + host + " expired at " + certNotAfter
+                            + "; the agent renews it before that unless the controller was unreachable for too long");
+                    closed("certificate expired");
+                });
+            }
             req.handler(m -> queue = queue.transform(ar -> handle(m).recover(t -> {
                 sendError(Errors.reply(t));
                 return Future.succeededFuture();
@@ -261,6 +293,10 @@ public final class AgentLinkEndpoint {
 
         private void closed(String how) {
             ended = true;
+            if (expiryTimer >= 0 && vertx != null) {
+                vertx.cancelTimer(expiryTimer);
+                expiryTimer = -1;
+            }
             if (session == null) {
                 return;
             }

@@ -48,14 +48,6 @@ public final class AgentSessions {
         return get(host).map(s -> s.send(m)).orElseGet(() -> Future.failedFuture("agent " + host + " is not connected"));
     }
 
-    /** Ends a host's link (e.g. after its certificates were revoked). */
-    public void disconnect(String host) {
-        AgentSession s = byHost.remove(host);
-        if (s != null) {
-            s.close();
-        }
-    }
-
     /** Ends every link (controller shutdown). */
     public void closeAll() {
         for (AgentSession s : List.copyOf(byHost.values())) {

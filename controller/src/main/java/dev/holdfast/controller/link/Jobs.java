@@ -95,9 +95,8 @@ public final class Jobs {
                     now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "", Optional.empty(), Optional.empty(),
                     Optional.empty(), Map.of());
             // The API audits the request (with its request id); the job records who asked.
-            return catalog.insertJob(job)
-                    .compose(v -> queued(job))
-                    .compose(v -> catalog.job(job.id()).map(o -> o.orElse(job)));
+            // The answer is the job as stored (queued, as INTERFACE.md shows); GET /jobs/{id} follows it.
+            return catalog.insertJob(job).compose(v -> queued(job)).map(v -> job);
         });
     }
 

@@ -59,17 +59,21 @@ public final class AgentTrustManager extends X509ExtendedTrustManager {
         return this;
     }
 
-    /** Reloads the revoked serials from the catalog. */
+    /**
+     * Adds the catalog's revoked serials. A union, never a replacement: revocations are never
+     * undone, and two refreshes racing (an enrolment and a revocation at once) must not let an
+     * older read drop a newer revocation.
+     */
     public Future<Void> refresh(Catalog catalog) {
         return catalog.revokedSerials().map(serials -> {
-            setRevoked(serials);
+            addRevoked(serials);
             return null;
         });
     }
 
-    /** Replaces the revoked set (lower- or upper-case hex serials). */
-    public void setRevoked(java.util.Collection<String> serials) {
-        Set<String> s = new HashSet<>();
+    /** Adds revoked serials (lower- or upper-case hex) to the set. */
+    public synchronized void addRevoked(java.util.Collection<String> serials) {
+        Set<String> s = new HashSet<>(revoked);
         for (String x : serials) {
             s.add(x.toLowerCase(Locale.ROOT));
         }

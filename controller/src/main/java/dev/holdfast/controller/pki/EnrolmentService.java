@@ -28,6 +28,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -75,6 +76,9 @@ public final class EnrolmentService {
     private final ControllerConfig.Agents settings;
     private final Clock clock;
     private final SecureRandom random;
+    /** Refused handshakes of one host for one reason are audited at most this often. */
+    static final java.time.Duration REFUSAL_AUDIT_INTERVAL = java.time.Duration.ofMinutes(1);
+    private volatile java.util.function.Consumer<String> hostRevoked = h -> { };
 
     /**
      * @param anchor the certificate that anchors the HTTPS listener's chain (the CA itself unless
@@ -92,11 +96,36 @@ public final class EnrolmentService {
         this.random = Objects.requireNonNull(random, "random");
     }
 
+    /**
+     * Told the host whose earlier certificates were just revoked (a revocation, or an enrolment
+     * that replaces the host's key): the link ends that host's open connection, which TLS alone
+     * would let run on.
+     */
+    public EnrolmentService onHostRevoked(java.util.function.Consumer<String> listener) {
+        this.hostRevoked = java.util.Objects.requireNonNull(listener, "listener");
+        return this;
+    }
+
     /** Audits the trust manager's handshake refusals (call once, from a Vert.x context). */
     public EnrolmentService auditHandshakeRefusals() {
         Context ctx = vertx.getOrCreateContext();
-        trust.onRefusal(r -> ctx.runOnContext(v -> audit(newRequestId(), r.host().isEmpty() ? "unknown" : r.host(), "agent",
-                "tls.refused", r.host(), "refused", r.reason() + (r.peer().isEmpty() ? "" : " (from " + r.peer() + ")"))));
+        // At most one entry per host and reason a minute: anyone who can reach the port can fail
+        // handshakes, and must not be able to fill the audit log (a revoked agent retries, too).
+        Map<String, Instant> lastAudited = new java.util.concurrent.ConcurrentHashMap<>();
+        trust.onRefusal(r -> {
+            String key = r.host() + "\u0000" + r.reason();
+            Instant now = clock.instant();
+            Instant last = lastAudited.get(key);
+            if (last != null && now.isBefore(last.plus(REFUSAL_AUDIT_INTERVAL))) {
+                return;
+            }
+            lastAudited.put(key, now);
+            if (lastAudited.size() > 10_000) {
+                lastAudited.clear();
+            }
+            ctx.runOnContext(v -> audit(newRequestId(), r.host().isEmpty() ? "unknown" : r.host(), "agent",
+                    "tls.refused", r.host(), "refused", r.reason() + (r.peer().isEmpty() ? "" : " (from " + r.peer() + ")")));
+        });
         return this;
     }
 
@@ -180,6 +209,7 @@ public final class EnrolmentService {
                         .compose(n -> vertx.executeBlocking(() -> ca.signAgentCsr(csr, host, settings.certificateTtl())))
                         .compose(cert -> record(host, cert, now)
                                 .compose(v -> trust.refresh(catalog))
+                                .onSuccess(v -> hostRevoked.accept(host))
                                 .compose(v -> audit(requestId, host, "agent", "enrolment.ok", host, "ok",
                                         "certificate serial " + ControllerCa.serialHex(cert) + " issued, expires at "
                                                 + cert.getNotAfter().toInstant() + "; earlier certificates of the host revoked"))
@@ -231,6 +261,7 @@ public final class EnrolmentService {
                 }
                 return vertx.executeBlocking(() -> ca.signAgentCsr(csr, host, settings.certificateTtl()));
             }).compose(cert -> record(host, cert, now)
+                    .compose(v -> revokedSince(serial, cert))
                     .compose(v -> audit(requestId, host, "agent", "renewal.ok", host, "ok", "certificate serial "
                             + ControllerCa.serialHex(cert) + " replaces " + serial + ", expires at " + cert.getNotAfter().toInstant()))
                     .map(seq -> RenewResponse.newBuilder()
@@ -241,6 +272,22 @@ public final class EnrolmentService {
             result = Future.failedFuture(e);
         }
         return result.recover(t -> auditFailure(requestId, host.isEmpty() ? "unknown" : host, "renewal", t));
+    }
+
+    /**
+     * Closes the race of a renewal with a revocation: the revoked set was read before the new
+     * certificate was recorded, so a revocation of the host in between would miss it. Read again;
+     * if the presented certificate is revoked now, revoke the new one too and refuse.
+     */
+    private Future<Void> revokedSince(String presentedSerial, X509Certificate issued) {
+        return catalog.revokedSerials().compose(revoked -> {
+            if (revoked.stream().noneMatch(s -> s.equalsIgnoreCase(presentedSerial))) {
+                return Future.succeededFuture();
+            }
+            return catalog.revokeCertificates(ControllerCa.host(issued), clock.instant()).compose(n -> trust.refresh(catalog))
+                    .compose(v -> Future.failedFuture(refused("the presented certificate (serial " + presentedSerial
+                            + ") was revoked while it was being renewed")));
+        });
     }
 
     /** As {@link #revoke(String, String, String)} with a fresh request id. */
@@ -256,6 +303,7 @@ public final class EnrolmentService {
         Instant now = clock.instant();
         return catalog.revokeCertificates(host, now)
                 .compose(n -> trust.refresh(catalog)
+                        .onSuccess(v -> hostRevoked.accept(host))
                         .compose(v -> audit(requestId, actor, "admin", "agent.revoke", host, "ok", n + " certificate(s) revoked"))
                         .map(seq -> n));
     }

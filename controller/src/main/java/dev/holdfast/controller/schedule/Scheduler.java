@@ -50,11 +50,12 @@ import java.util.function.Consumer;
  *       runs before the next one supersedes it.</li>
  *   <li>The slot is new if it is after the last claimed slot of (host, source, tag); when none was
  *       ever claimed, only if it is after the agent's enrolment, so a new agent gets no backlog.</li>
- *   <li>A new slot is claimed in the catalog ({@link Catalog#claimScheduledRun}, a unique key);
- *       only the one caller whose claim succeeds acts on it. If a scheduled job of the same source
- *       and tag is still open (queued, dispatched or running), the slot is claimed for that job
- *       and audited as {@code backup.skipped}: jobs never stack. Otherwise a {@code backup} job is
- *       inserted in state queued, audited as {@code backup.scheduled} and handed to
+ *   <li>A new slot is claimed in the catalog (a unique key); only the one caller whose claim
+ *       succeeds acts on it. If a scheduled job of the same source and tag is still open (queued,
+ *       dispatched or running), the slot is claimed for that job ({@link Catalog#claimScheduledRun})
+ *       and audited as {@code backup.skipped}: jobs never stack. Otherwise the claim and a
+ *       {@code backup} job in state queued are written in one transaction
+ *       ({@link Catalog#claimScheduledJob}), audited as {@code backup.scheduled} and handed to
  *       {@code onQueued}, which dispatches it now or when the agent reconnects.</li>
  * </ol>
  *
@@ -316,27 +317,19 @@ public final class Scheduler {
     private Future<Optional<JobRecord>> queue(Slot slot, Instant now) {
         Key k = slot.key;
         String id = newJobId(now);
-        return catalog.claimScheduledRun(k.host, k.source, k.tag, slot.due, id).compose(won -> {
+        JobRecord job = new JobRecord(id, k.host, k.source, "backup", slot.schedule.type(), k.tag, JobState.QUEUED, "schedule",
+                ACTOR, Optional.of(slot.due), now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
+                Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
+        String detail = "tag " + k.tag + ", type " + slot.schedule.type() + ", slot " + slot.due + ", job " + id;
+        // The claim and the job are one transaction: a crash leaves either both or neither, so a
+        // claimed slot always has its job and an unclaimed one is tried again by the next tick.
+        return catalog.claimScheduledJob(job).compose(won -> {
             settled.put(k, slot.due);
             if (!won) {
                 return Future.succeededFuture(Optional.empty());
             }
-            JobRecord job = new JobRecord(id, k.host, k.source, "backup", slot.schedule.type(), k.tag, JobState.QUEUED, "schedule",
-                    ACTOR, Optional.of(slot.due), now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
-                    Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
-            String detail = "tag " + k.tag + ", type " + slot.schedule.type() + ", slot " + slot.due + ", job " + id;
-            return catalog.insertJob(job)
-                    .recover(e -> {
-                        // The slot is claimed, so no one will retry it: say so loudly.
-                        LOG.log(Level.ERROR, "scheduled backup lost for " + k.host + "/" + k.source + ", " + detail + ": "
-                                + e.getMessage());
-                        return catalog.appendAudit(new AuditRecord(0, now, id, ACTOR, "system", "backup.scheduled",
-                                        k.host + "/" + k.source, "failed", detail + ": " + e.getMessage()))
-                                .transform(ar -> Future.failedFuture(e));
-                    })
-                    .compose(v -> catalog.appendAudit(new AuditRecord(0, now, id, ACTOR, "system", "backup.scheduled",
-                            k.host + "/" + k.source, "ok", detail)))
-                    .map(seq -> {
+            return catalog.appendAudit(new AuditRecord(0, now, id, ACTOR, "system", "backup.scheduled", k.host + "/" + k.source, "ok",
+                    detail)).map(seq -> {
                         try {
                             onQueued.accept(job);
                         } catch (RuntimeException e) {

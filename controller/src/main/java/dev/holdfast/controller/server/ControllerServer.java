@@ -122,8 +122,9 @@ public final class ControllerServer {
             return null;
         }).compose(v -> CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock)).compose(c -> {
             catalog = c;
-            return Pki.open(vertx, config, catalog, clock, random);
-        }).compose(p -> {
+            // No agent has a link to a controller that is only starting, whatever a crash left recorded.
+            return catalog.disconnectAll();
+        }).compose(v -> Pki.open(vertx, config, catalog, clock, random)).compose(p -> {
             pki = p;
             return BootstrapAdmin.ensure(catalog, config.auth().bootstrapAdminTokenFile(), vertx, clock, random);
         }).compose(outcome -> {
@@ -134,6 +135,7 @@ public final class ControllerServer {
             jobs = new Jobs(catalog, sessions, clock, random, listener);
             AgentLinkEndpoint link = new AgentLinkEndpoint(catalog, sessions, jobs, live, listener, clock, pki.trust()::isRevoked,
                     this::policyFor, config.agents().heartbeatInterval(), version);
+            pki.enrolment().onHostRevoked(link::disconnect);
             GrpcServer grpc = GrpcServer.server(vertx);
             link.bind(grpc);
             pki.mount(grpc);
@@ -142,7 +144,7 @@ public final class ControllerServer {
                 if (a.isEmpty()) {
                     return Future.failedFuture(new HoldfastException(ErrorCode.NOT_FOUND, "no agent '" + host + "' was ever enrolled"));
                 }
-                return pki.enrolment().revoke(host, actor.name(), requestId).onSuccess(n -> sessions.disconnect(host));
+                return pki.enrolment().revoke(host, actor.name(), requestId);
             });
             Router router = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, pki.enrolment().tokenIssuer(), revoker,
                     log).router();
@@ -235,7 +237,8 @@ public final class ControllerServer {
                 if (sessions != null) {
                     sessions.closeAll();
                 }
-                return live == null ? Future.succeededFuture() : live.stop().otherwiseEmpty();
+                return (live == null ? Future.<Void>succeededFuture() : live.stop().otherwiseEmpty())
+                        .compose(y -> catalog == null ? Future.succeededFuture() : catalog.disconnectAll().otherwiseEmpty());
             });
             chain = chain.transform(x -> http == null ? Future.succeededFuture() : http.close().otherwiseEmpty());
             chain = chain.transform(x -> {

@@ -155,6 +155,13 @@ abstract class CatalogContract {
         assertEquals(Optional.of(t(500)), seen.lastSeen());
         await(catalog.agentSeen("nobody", true, t(500)));
         assertEquals(Optional.empty(), await(catalog.agent("nobody")), "agentSeen of an unknown host is a no-op");
+
+        await(catalog.agentSeen("db1", true, t(600)));
+        await(catalog.upsertAgent(new AgentRecord("db2", "0.2.0", List.of(), t(1), Optional.empty(), true, "fe", t(99))));
+        await(catalog.disconnectAll());
+        assertFalse(await(catalog.agent("db1")).orElseThrow().connected());
+        assertFalse(await(catalog.agent("db2")).orElseThrow().connected());
+        assertEquals(Optional.of(t(600)), await(catalog.agent("db1")).orElseThrow().lastSeen(), "the last-seen time stays");
     }
 
     @Test
@@ -307,6 +314,27 @@ abstract class CatalogContract {
         assertTrue(await(catalog.claimScheduledRun("db1", "main", "weekly", t(0), "j4")));
         assertTrue(await(catalog.claimScheduledRun("db2", "main", "daily", t(172800), "j5")));
         assertEquals(Optional.of(t(86400)), await(catalog.lastScheduledRun("db1", "main", "daily")));
+    }
+
+    @Test
+    void aScheduledJobIsClaimedAndInsertedTogetherOrNotAtAll() throws Exception {
+        JobRecord first = job("j1", "db1", JobState.QUEUED, t(10));
+        assertTrue(await(catalog.claimScheduledJob(first)));
+        assertEquals(Optional.of(first), await(catalog.job("j1")));
+        assertEquals(first.scheduledFor(), await(catalog.lastScheduledRun("db1", "main", "daily")));
+        JobRecord again = job("j2", "db1", JobState.QUEUED, t(10));
+        assertFalse(await(catalog.claimScheduledJob(again)), "the slot is taken");
+        assertEquals(Optional.empty(), await(catalog.job("j2")), "and the losing job was not inserted");
+        assertFalse(await(catalog.claimScheduledRun("db1", "main", "daily", first.scheduledFor().get(), "j3")));
+
+        // A job that cannot be inserted (its id is taken) leaves the slot unclaimed: the transaction rolls back.
+        JobRecord clash = new JobRecord("j1", "db1", "main", "backup", "full", "weekly", JobState.QUEUED, "schedule", "scheduler",
+                Optional.of(t(20)), t(21), Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "", Optional.empty(),
+                Optional.empty(), Optional.empty(), Map.of());
+        assertThrows(Exception.class, () -> await(catalog.claimScheduledJob(clash)));
+        assertEquals(Optional.empty(), await(catalog.lastScheduledRun("db1", "main", "weekly")), "no claim without its job");
+        List<Boolean> won = concurrently(20, i -> catalog.claimScheduledJob(job("c" + i, "db2", JobState.QUEUED, t(30))));
+        assertEquals(1, won.stream().filter(b -> b).count(), won.toString());
     }
 
     @Test
