@@ -88,6 +88,7 @@ public final class ApiRouter {
             ApiRoute.read(PREFIX + "/policies/:name"),
             ApiRoute.mutateLater(HttpMethod.PUT, PREFIX + "/policies/:name", Right.ADMINISTER, "policy.update"),
             ApiRoute.mutate(HttpMethod.POST, PREFIX + "/tokens", Right.ADMINISTER, "token.create"),
+            ApiRoute.mutate(HttpMethod.DELETE, PREFIX + "/tokens/:name", Right.ADMINISTER, "token.revoke"),
             ApiRoute.mutate(HttpMethod.POST, PREFIX + "/enrolment-tokens", Right.ADMINISTER, "enrolment_token.create"),
             ApiRoute.read("/metrics"));
 
@@ -188,6 +189,7 @@ public final class ApiRouter {
         m.put("GET " + PREFIX + "/policies", this::policies);
         m.put("GET " + PREFIX + "/policies/:name", this::policy);
         m.put("POST " + PREFIX + "/tokens", this::createToken);
+        m.put("DELETE " + PREFIX + "/tokens/:name", this::revokeToken);
         m.put("POST " + PREFIX + "/enrolment-tokens", this::createEnrolmentToken);
         m.put("GET /metrics", this::metrics);
         return m;
@@ -565,6 +567,25 @@ public final class ApiRouter {
                 .onSuccess(v -> reply(ctx, 201, new JsonObject().put("token", token).put("role", role).put("name", name),
                         "token:" + name, "role " + role))
                 .onFailure(ctx::fail);
+    }
+
+    private void revokeToken(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        if (!TOKEN_NAME.matcher(name).matches()) {
+            throw new HoldfastException(ErrorCode.USAGE, "name: expected a token's name such as grafana");
+        }
+        ctx.put(K_OBJECT, "token:" + name);
+        String own = actor(ctx).name();
+        if (own.equals(name)) {
+            throw new HoldfastException(ErrorCode.CONFLICT, "a token cannot revoke itself: use another admin token");
+        }
+        catalog.deleteApiTokens(name, null).onSuccess(n -> {
+            if (n == 0) {
+                ctx.fail(new HoldfastException(ErrorCode.NOT_FOUND, "no API token named '" + name + "'"));
+                return;
+            }
+            reply(ctx, 200, new JsonObject().put("name", name).put("revoked", n), "token:" + name, n + " token(s) revoked");
+        }).onFailure(ctx::fail);
     }
 
     private void createEnrolmentToken(RoutingContext ctx) {

@@ -63,7 +63,10 @@ public final class BootstrapAdmin {
                     }
                     return Future.succeededFuture(Outcome.PRESENT);
                 }
+                // A new file token replaces the old one: the previous bootstrap admin token (the file
+                // was removed or rewritten to rotate it) stops working.
                 return catalog.insertApiToken(new ApiTokenRecord(hash, Role.ADMIN.wire(), NAME, clock.instant(), "bootstrap"))
+                        .compose(v -> catalog.deleteApiTokens(NAME, hash))
                         .map(v -> rc.created() ? Outcome.CREATED : Outcome.REGISTERED);
             });
         });

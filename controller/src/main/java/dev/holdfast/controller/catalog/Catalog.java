@@ -120,6 +120,9 @@ public interface Catalog extends AutoCloseable {
 
     Future<Optional<ApiTokenRecord>> apiToken(String tokenHash);
 
+    /** Deletes the API tokens named {@code name}, except the one whose hash is {@code keepHash} (may be null); returns how many. */
+    Future<Integer> deleteApiTokens(String name, String keepHash);
+
     // ---- audit ----
 
     /** Appends an entry; the catalog assigns its sequence number (returned). */

@@ -403,6 +403,12 @@ public final class R2dbcCatalog implements Catalog {
                 tokenHash);
     }
 
+    @Override
+    public Future<Integer> deleteApiTokens(String name, String keepHash) {
+        return withConnection(c -> update(c, "DELETE FROM api_tokens WHERE name = $1 AND token_hash <> $2", name,
+                keepHash == null ? "" : keepHash)).map(Long::intValue);
+    }
+
     // ---- audit ----
 
     @Override

@@ -62,6 +62,7 @@ class ApiRbacMatrixTest {
             new Row("GET", V1 + "/policies/:name", V1 + "/policies/critical", null, Right.READ, 200),
             new Row("PUT", V1 + "/policies/:name", V1 + "/policies/critical", "{}", Right.ADMINISTER, 501),
             new Row("POST", V1 + "/tokens", V1 + "/tokens", "{\"role\": \"analyst\"}", Right.ADMINISTER, 201),
+            new Row("DELETE", V1 + "/tokens/:name", V1 + "/tokens/doomed", null, Right.ADMINISTER, 200),
             new Row("POST", V1 + "/enrolment-tokens", V1 + "/enrolment-tokens", "{\"host\": \"db9\"}", Right.ADMINISTER, 201),
             new Row("GET", "/metrics", "/metrics", null, Right.READ, 200));
 
@@ -80,6 +81,10 @@ class ApiRbacMatrixTest {
                 false, "0a1b", ApiHarness.T0.plusSeconds(86400))));
         ApiHarness.await(h.catalog.replaceSources("db1", List.of(new SourceRecord("db1", "main", "postgres", "7301", "15.8", "stream",
                 Optional.empty()))));
+        // What the admin's DELETE /tokens/{name} row revokes.
+        ApiHarness.await(h.catalog.insertApiToken(new dev.holdfast.controller.catalog.ApiTokenRecord(
+                dev.holdfast.controller.Tokens.hash("hfa_doomedTokenOfTheRbacMatrix0000000000000000"), "analyst", "doomed",
+                ApiHarness.T0, "test")));
     }
 
     @AfterAll

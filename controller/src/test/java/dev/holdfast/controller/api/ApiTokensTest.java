@@ -61,6 +61,21 @@ class ApiTokensTest {
     }
 
     @Test
+    void aRevokedTokenIsRefusedAtOnceAndATokenCannotRevokeItself() throws Exception {
+        String token = h.call("POST", "/api/v1/tokens", h.adminToken, "{\"role\": \"admin\", \"name\": \"leaked\"}").json()
+                .getString("token");
+        assertEquals(200, h.get("/api/v1/agents", token).status());
+        ApiHarness.Response self = h.call("DELETE", "/api/v1/tokens/leaked", token, null);
+        assertEquals(409, self.status(), self.body());
+        ApiHarness.Response revoked = h.call("DELETE", "/api/v1/tokens/leaked", h.adminToken, null);
+        assertEquals(200, revoked.status(), revoked.body());
+        assertEquals(1, revoked.json().getInteger("revoked"));
+        assertEquals(401, h.get("/api/v1/agents", token).status(), "refused from the next request on");
+        assertEquals(404, h.call("DELETE", "/api/v1/tokens/leaked", h.adminToken, null).status());
+        assertTrue(ApiHarness.await(h.catalog.apiToken(Tokens.hash(token))).isEmpty(), "its hash is gone");
+    }
+
+    @Test
     void aServiceTokenMayRequestBackupsButNotIssueTokens() throws Exception {
         JsonObject issued = h.call("POST", "/api/v1/tokens", h.adminToken, "{\"role\": \"service\"}").json();
         String token = issued.getString("token");

@@ -68,6 +68,13 @@ class BootstrapAdminTest {
         Catalog fresh = catalog("data2");
         assertEquals(BootstrapAdmin.Outcome.REGISTERED, ApiHarness.await(BootstrapAdmin.ensure(fresh, file, vertx, clock, random)));
         assertEquals("admin", ApiHarness.await(fresh.apiToken(Tokens.hash(token))).orElseThrow().role());
+
+        // Rotation: the file removed, a new token created at the next start; the old one stops working.
+        Files.delete(file);
+        assertEquals(BootstrapAdmin.Outcome.CREATED, ApiHarness.await(BootstrapAdmin.ensure(fresh, file, vertx, clock, random)));
+        String rotated = Files.readString(file).trim();
+        assertTrue(ApiHarness.await(fresh.apiToken(Tokens.hash(rotated))).isPresent());
+        assertTrue(ApiHarness.await(fresh.apiToken(Tokens.hash(token))).isEmpty(), "the previous bootstrap token is revoked");
         fresh.close();
     }
 
