@@ -78,7 +78,6 @@ class AofShippingTest {
     private void waitShipped() throws Exception {
         Instant written = Instant.now();
         poll(Duration.ofSeconds(60), () -> {
-            System.out.println("status: " + source.get().status().encode());
             String at = source.get().status().getString("last_durable_at");
             return at != null && Instant.parse(at).isAfter(written);
         });
@@ -183,6 +182,66 @@ class AofShippingTest {
         AofRestore.Result atT2 = restore(loc, "t2", Optional.of(Instant.ofEpochSecond(t2)));
         assertTrue(atT2.cut());
         assertEquals(d2, digestOfRestored("t2"));
+    }
+
+    @Test
+    void agentDownAcrossARewriteReportsTheGapAndShipsTheNewBaseAtOnce() throws Exception {
+        RedisProcess redis = closeLater(RedisProcess.start(tmp.resolve("redis")));
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        AgentConfig config = TestAgent.config(tmp, loc, List.of(new RedisSourceConfig("cache", "redis://127.0.0.1:" + redis.port, redis.dir)));
+        AgentDaemon agent = daemon(config);
+        try (KeyspaceWriter w = new KeyspaceWriter(redis, "a")) {
+            poll(Duration.ofSeconds(120), () -> w.ops() > 300);
+        }
+        waitShipped();
+        await(agent.stop());
+
+        String base1 = baseFile(redis);
+        try (KeyspaceWriter w = new KeyspaceWriter(redis, "b")) {
+            poll(Duration.ofSeconds(120), () -> w.ops() > 300);
+            redis.call("BGREWRITEAOF");
+            poll(Duration.ofSeconds(120), () -> {
+                try {
+                    return !baseFile(redis).equals(base1) && redis.info("persistence").contains("aof_rewrite_in_progress:0");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        }
+        String digest = redis.digest();
+        agent = daemon(config);
+        waitShipped();
+        assertEquals(1L, source.get().status().getLong("gaps"));
+        assertEquals(1.0, agent.meters().get("holdfast.aof.gaps").counter().count());
+        assertTrue(agent.meters().get("holdfast.aof.shipped").counter().count() > 0);
+        await(agent.stop());
+        try (Repository repo = open(loc)) {
+            AofShipper reader = new AofShipper(repo, "cache", redis.dir, Clock.systemUTC(), null);
+            assertTrue(reader.readEpoch(2).gapBefore());
+            assertFalse(reader.readEpoch(1).gapBefore());
+        }
+        restore(loc, "latest", Optional.empty());
+        assertEquals(digest, digestOfRestored("latest"));
+    }
+
+    @Test
+    void toTimeIsRefusedWhenTimestampAnnotationsAreOff() throws Exception {
+        RedisProcess redis = closeLater(RedisProcess.start(tmp.resolve("redis"), "--aof-timestamp-enabled", "no"));
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        AgentConfig config = TestAgent.config(tmp, loc, List.of(new RedisSourceConfig("cache", "redis://127.0.0.1:" + redis.port, redis.dir)));
+        AgentDaemon agent = daemon(config);
+        try (KeyspaceWriter w = new KeyspaceWriter(redis, "a")) {
+            poll(Duration.ofSeconds(120), () -> w.ops() > 200);
+        }
+        String digest = redis.digest();
+        waitShipped();
+        await(agent.stop());
+        HoldfastException e = assertThrows(HoldfastException.class, () -> restore(loc, "t", Optional.of(Instant.now())));
+        assertEquals(ErrorCode.USAGE, e.code());
+        assertTrue(e.getMessage().contains("aof-timestamp-enabled"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("restore/t/appendonlydir")));
+        restore(loc, "latest", Optional.empty());
+        assertEquals(digest, digestOfRestored("latest"));
     }
 
     static String baseFile(RedisProcess redis) throws IOException {
