@@ -1,7 +1,7 @@
 package dev.holdfast.agent.redis;
 
 import static dev.holdfast.agent.daemon.TestAgent.await;
-import static dev.holdfast.agent.redis.RedisProcess.poll;
+import static dev.holdfast.testkit.RedisProcess.poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,6 +13,8 @@ import dev.holdfast.agent.daemon.AgentDaemon;
 import dev.holdfast.agent.daemon.SourceFactory;
 import dev.holdfast.agent.daemon.TestAgent;
 import dev.holdfast.error.ErrorCode;
+import dev.holdfast.testkit.KeyspaceWriter;
+import dev.holdfast.testkit.RedisProcess;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.RepositoryLocation;

@@ -1,10 +1,10 @@
-package dev.holdfast.agent.redis;
+package dev.holdfast.testkit;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** A thread writing a keyspace of mixed types (strings, hashes, lists, sets, sorted sets, streams, expiring keys, transactions) until stopped. */
-final class KeyspaceWriter implements AutoCloseable {
+public final class KeyspaceWriter implements AutoCloseable {
     private final RedisProcess redis;
     private final String tag;
     private final Thread thread;
@@ -12,7 +12,7 @@ final class KeyspaceWriter implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean stop;
 
-    KeyspaceWriter(RedisProcess redis, String tag) {
+    public KeyspaceWriter(RedisProcess redis, String tag) {
         this.redis = redis;
         this.tag = tag;
         this.thread = new Thread(this::run, "keyspace-writer-" + tag);
@@ -46,7 +46,7 @@ final class KeyspaceWriter implements AutoCloseable {
         }
     }
 
-    long ops() {
+    public long ops() {
         if (failure.get() != null) {
             throw new AssertionError("writer failed", failure.get());
         }

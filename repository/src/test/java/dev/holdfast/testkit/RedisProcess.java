@@ -1,4 +1,4 @@
-package dev.holdfast.agent.redis;
+package dev.holdfast.testkit;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -21,8 +21,8 @@ import java.util.function.BooleanSupplier;
 /** A redis-server process on a random loopback port with its dir in a temp directory (tests only), and a tiny RESP client. */
 public final class RedisProcess implements AutoCloseable {
     public static final String SERVER = "/usr/bin/redis-server";
-    final Path dir;
-    final int port;
+    public final Path dir;
+    public final int port;
     final Process process;
 
     private RedisProcess(Path dir, int port, Process process) {
