@@ -34,6 +34,7 @@ class RedisProcessTest {
     Path dir;
     final List<Process> processes = new ArrayList<>();
     final List<AutoCloseable> servers = new ArrayList<>();
+    int metricsPort;
 
     @BeforeEach
     void setUp() throws IOException {
@@ -59,6 +60,7 @@ class RedisProcessTest {
         assertEquals(0, key.status(), key::toString);
         String y = "host: redis1\nrepository:\n  url: " + dir.resolve("repo").toUri() + "\n  key_file: " + dir.resolve("master.key") + "\n"
                 + "control_socket: " + dir.resolve("run/agent.sock") + "\n"
+                + "metrics:\n  listen: 127.0.0.1:" + (metricsPort = WalFaultsProcessTest.freePort()) + "\n"
                 + "sources:\n  - name: cache\n    type: redis\n    uri: redis://127.0.0.1:" + redis.port + "\n    dir: " + redis.dir + "\n"
                 + "restore:\n  allowed_targets: [" + dir.resolve("restore") + "]\n";
         Path cfg = dir.resolve("agent.yaml");
@@ -180,6 +182,11 @@ class RedisProcessTest {
         waitShipped();
         JsonNode st = status();
         assertEquals(0, st.path("gaps").asInt(), st::toString);
+        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertTrue(metrics.contains("holdfast_aof_lag_seconds{source=\"cache\"}"), metrics);
+        assertTrue(metrics.contains("holdfast_aof_shipped_bytes_total{source=\"cache\"}"), metrics);
+        assertTrue(metrics.contains("holdfast_aof_gaps_total{source=\"cache\"} 0.0"), metrics);
 
         Cli r1 = Cli.run("restore", "--config", cfg.toString(), "--source", "cache", "--target", dir.resolve("restore/latest").toString(), "--json");
         assertEquals(0, r1.status(), r1::toString);

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A {@code type: redis} source. Parsed and validated; this build cannot run it yet.
+ * A {@code type: redis} source, run by {@code dev.holdfast.agent.redis.RedisSource} (docs/redis.md).
  *
  * @param name the source's name
  * @param uri  {@code redis://} or {@code rediss://} URI; may hold a password, never shown (see {@link Redact#uri})

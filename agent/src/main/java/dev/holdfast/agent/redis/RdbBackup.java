@@ -127,6 +127,11 @@ public final class RdbBackup {
             if (dbfilename.contains("/")) {
                 throw new HoldfastException(ErrorCode.SOURCE_ERROR, "dbfilename '" + dbfilename + "' of redis source " + src.name() + " is not a plain file name");
             }
+            Optional<String> redisDir = configValue(redis, "dir");
+            if (redisDir.isPresent() && !sameDir(Path.of(redisDir.get()), src.dir())) {
+                throw new HoldfastException(ErrorCode.SOURCE_MISMATCH, "redis source " + src.name() + ": Redis saves into " + redisDir.get()
+                        + ", the configured dir is " + src.dir() + " (set dir to Redis's dir)");
+            }
             Path file = src.dir().resolve(dbfilename);
             String version = info(redis, "server").getOrDefault("redis_version", "unknown");
             return store(src.name(), file, started, Long.parseLong(after.get("rdb_last_save_time")), version);
@@ -198,6 +203,14 @@ public final class RdbBackup {
             }
         }
         return m;
+    }
+
+    private static boolean sameDir(Path a, Path b) {
+        try {
+            return a.toRealPath().equals(b.toRealPath());
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
     }
 
     private static Optional<String> configValue(RedisCommands<String, String> redis, String key) {
