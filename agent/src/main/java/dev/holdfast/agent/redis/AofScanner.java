@@ -42,11 +42,9 @@ public final class AofScanner {
     public static Result scan(InputStream in, OptionalLong limitSeconds, String what) throws IOException {
         Reader r = new Reader(new BufferedInputStream(in, 1 << 16));
         long safe = 0;
-        long commands = 0;
-        long kept = 0;
+        long kept = 0; // whole commands up to safe
+        long whole = 0; // whole commands read
         boolean inMulti = false;
-        long multiStart = 0;
-        long multiCommands = 0;
         Boolean annotated = null;
         boolean sawAnnotation = false;
         OptionalLong last = OptionalLong.empty();
@@ -54,7 +52,7 @@ public final class AofScanner {
             long start = r.pos;
             int b = r.read();
             if (b < 0) {
-                return new Result(safe, false, !inMulti && safe == start, kept, Boolean.TRUE.equals(annotated), last);
+                return new Result(safe, false, safe == start, kept, Boolean.TRUE.equals(annotated), last);
             }
             if (b == '#') {
                 String line = r.line();
@@ -69,8 +67,8 @@ public final class AofScanner {
                         throw bad(what, start, "an unreadable timestamp annotation");
                     }
                     if (limitSeconds.isPresent() && ts > limitSeconds.getAsLong()) {
-                        long end = inMulti ? multiStart : start;
-                        return new Result(end, true, false, inMulti ? kept - multiCommands : kept, Boolean.TRUE.equals(annotated), last);
+                        // safe is this annotation's start, or the start of an unfinished MULTI
+                        return new Result(safe, true, false, kept, Boolean.TRUE.equals(annotated), last);
                     }
                     sawAnnotation = true;
                     last = OptionalLong.of(ts);
@@ -89,11 +87,11 @@ public final class AofScanner {
             }
             int n = parseInt(count, what, start);
             String name = null;
-            boolean whole = true;
-            for (int i = 0; i < n && whole; i++) {
+            boolean complete = true;
+            for (int i = 0; i < n && complete; i++) {
                 int d = r.read();
                 if (d < 0) {
-                    whole = false;
+                    complete = false;
                     break;
                 }
                 if (d != '$') {
@@ -101,51 +99,46 @@ public final class AofScanner {
                 }
                 String len = r.line();
                 if (len == null) {
-                    whole = false;
+                    complete = false;
                     break;
                 }
                 int l = parseInt(len, what, start);
                 if (i == 0 && l <= 16) {
                     byte[] arg = r.bytes(l);
                     if (arg == null) {
-                        whole = false;
+                        complete = false;
                         break;
                     }
                     name = new String(arg, StandardCharsets.US_ASCII);
                 } else if (!r.skip(l)) {
-                    whole = false;
+                    complete = false;
                     break;
                 }
                 int cr = r.read();
                 int lf = r.read();
                 if (cr < 0 || lf < 0) {
-                    whole = false;
+                    complete = false;
                     break;
                 }
                 if (cr != '\r' || lf != '\n') {
                     throw bad(what, r.pos - 2, "a bulk string not followed by CRLF");
                 }
             }
-            if (!whole) {
+            if (!complete) {
                 return new Result(safe, false, false, kept, Boolean.TRUE.equals(annotated), last);
             }
-            commands++;
-            kept++;
+            whole++;
             if (annotated == null) {
                 annotated = sawAnnotation;
             }
             if (name != null && name.equalsIgnoreCase("MULTI")) {
                 inMulti = true;
-                multiStart = start;
-                multiCommands = 1;
-            } else if (inMulti) {
-                multiCommands++;
-                if (name != null && (name.equalsIgnoreCase("EXEC") || name.equalsIgnoreCase("DISCARD"))) {
-                    inMulti = false;
-                }
+            } else if (inMulti && name != null && (name.equalsIgnoreCase("EXEC") || name.equalsIgnoreCase("DISCARD"))) {
+                inMulti = false;
             }
             if (!inMulti) {
                 safe = r.pos;
+                kept = whole;
             }
         }
     }
