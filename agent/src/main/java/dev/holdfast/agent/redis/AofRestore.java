@@ -69,14 +69,13 @@ public final class AofRestore {
         RestoreTarget target = RestoreTarget.check(o.target(), o.allowedTargets(), o.overwrite());
         AofLayout layout = new AofLayout(o.source());
         TreeMap<Long, AofLayout.EpochObjects> epochs = layout.parse(Futures.await(repo.store().listAll(layout.prefix())));
-        AofShipper reader = new AofShipper(repo, o.source(), Path.of("/nonexistent"), null, null);
         AofLayout.EpochObjects chosen = null;
         AofEpoch epoch = null;
         for (AofLayout.EpochObjects e : epochs.descendingMap().values()) {
             if (!e.descriptor || !e.base) {
                 continue;
             }
-            AofEpoch d = reader.readEpoch(e.epoch);
+            AofEpoch d = AofShipper.readEpoch(repo, layout, e.epoch);
             if (o.toTime().isEmpty() || d.baseTime().getEpochSecond() <= o.toTime().get().getEpochSecond()) {
                 chosen = e;
                 epoch = d;
@@ -95,7 +94,6 @@ public final class AofRestore {
         Path tmp = root.resolve(".holdfast-restore-" + HexFormat.of().formatHex(randomBytes()));
         Path aof = tmp.resolve("appendonlydir");
         Files.createDirectories(aof);
-        boolean done = false;
         try {
             long bytes = copy(layout.base(chosen.epoch), aof.resolve(epoch.baseFile()));
             if (bytes != epoch.baseSize()) {
@@ -163,13 +161,9 @@ public final class AofRestore {
             Path dest = root.resolve("appendonlydir");
             Files.move(aof, dest, StandardCopyOption.ATOMIC_MOVE);
             fsync(root);
-            done = true;
             return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial);
         } finally {
-            deleteTree(tmp);
-            if (!done) {
-                // nothing else was written
-            }
+            deleteTree(tmp); // after success only the empty temporary directory; after a failure, all that was written
         }
     }
 

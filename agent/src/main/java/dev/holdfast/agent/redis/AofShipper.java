@@ -54,7 +54,8 @@ public final class AofShipper {
     private final Path dir;
     private final Clock clock;
     private final EventLog log;
-    private AofEpoch current;
+    /** Read by {@link #epoch()} from other threads (status). */
+    private volatile AofEpoch current;
     private long highestEpochSeen;
     private final TreeMap<Long, Long> shipped = new TreeMap<>();
     private boolean forceNewEpoch;
@@ -90,9 +91,18 @@ public final class AofShipper {
     }
 
     AofEpoch readEpoch(long epoch) {
+        return readEpoch(repo, layout, epoch);
+    }
+
+    /** Reads and checks epoch {@code epoch}'s descriptor. */
+    static AofEpoch readEpoch(Repository repo, AofLayout layout, long epoch) {
         ObjectKey key = layout.descriptor(epoch);
         try (InputStream in = repo.open(key)) {
-            return AofEpoch.parse(in.readAllBytes(), "object '" + key + "'");
+            AofEpoch e = AofEpoch.parse(in.readAllBytes(), "object '" + key + "'");
+            if (e.epoch() != epoch) {
+                throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "object '" + key + "' describes epoch " + e.epoch());
+            }
+            return e;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

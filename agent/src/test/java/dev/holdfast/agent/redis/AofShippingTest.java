@@ -218,9 +218,8 @@ class AofShippingTest {
         assertTrue(agent.meters().get("holdfast.aof.shipped").counter().count() > 0);
         await(agent.stop());
         try (Repository repo = open(loc)) {
-            AofShipper reader = new AofShipper(repo, "cache", redis.dir, Clock.systemUTC(), null);
-            assertTrue(reader.readEpoch(2).gapBefore());
-            assertFalse(reader.readEpoch(1).gapBefore());
+            assertTrue(AofShipper.readEpoch(repo, new AofLayout("cache"), 2).gapBefore());
+            assertFalse(AofShipper.readEpoch(repo, new AofLayout("cache"), 1).gapBefore());
         }
         restore(loc, "latest", Optional.empty());
         assertEquals(digest, digestOfRestored("latest"));
