@@ -20,8 +20,9 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * A {@code type: redis} source: ships the AOF continuously ({@link AofShipper}) once a second on
- * its own single worker thread; ticks never overlap. The repository is the only state: a restarted
+ * A {@code type: redis} source: ships the AOF continuously ({@link AofShipper}) every
+ * {@code aof_interval} (1 s by default) on its own single worker thread; passes never overlap (the
+ * next starts an interval after the previous ended). The repository is the only state: a restarted
  * agent resumes where the stored objects end.
  *
  * <p>Live RPO ({@code rpo_seconds} in the status, the gauge {@code holdfast_aof_lag_seconds{source}}):
@@ -30,8 +31,6 @@ import java.time.Instant;
  * {@code holdfast_aof_shipped_bytes_total}; gaps: {@code holdfast_aof_gaps_total}.
  */
 public final class RedisSource implements AgentSource {
-    static final Duration INTERVAL = Duration.ofSeconds(1);
-
     private final RedisSourceConfig config;
     private final AgentContext ctx;
     private final EventLog log;
@@ -51,7 +50,7 @@ public final class RedisSource implements AgentSource {
     private Future<Void> running = Future.succeededFuture();
 
     public RedisSource(SourceConfig config, AgentContext ctx) {
-        this(config, ctx, INTERVAL);
+        this(config, ctx, ((RedisSourceConfig) config).aofInterval());
     }
 
     /** With a shipping interval (tests). */
