@@ -59,6 +59,8 @@ public final class AofShipper {
     private long highestEpochSeen;
     private final TreeMap<Long, Long> shipped = new TreeMap<>();
     private boolean forceNewEpoch;
+    private boolean dirty;
+    private String forceReason = "";
     /**
      * The current epoch's incr files, held open: Redis deletes the previous incr file as soon as a
      * rewrite completes, and an open descriptor still reads it to its (final) end.
@@ -140,8 +142,29 @@ public final class AofShipper {
         return found.stream().findFirst();
     }
 
-    /** One pass: see the class comment. */
+    /** One pass: see the class comment. After a failed pass the state is read again from the repository first. */
     public Tick tick() throws IOException {
+        if (dirty) {
+            long before = current == null ? -1 : current.epoch();
+            resume();
+            if (current == null || current.epoch() != before) {
+                closeAll();
+            }
+            dirty = false;
+        }
+        boolean ok = false;
+        try {
+            Tick t = pass();
+            ok = true;
+            return t;
+        } finally {
+            // an upload may have failed after its object became visible (a lost acknowledgement):
+            // the repository, not memory, says where to go on
+            dirty = !ok;
+        }
+    }
+
+    private Tick pass() throws IOException {
         Instant observed = clock.instant();
         Optional<Path> mf = manifestFile();
         if (mf.isEmpty()) {
@@ -163,6 +186,12 @@ public final class AofShipper {
         boolean newEpoch = false;
         boolean gap = false;
         long[] counts = new long[2];
+        if (current != null && !forceNewEpoch && manifest.base().get().file().equals(current.baseFile()) && !sameBase(aofDir)) {
+            // same name, other file: Redis's data set was reset (appendonlydir removed, sequence restarted)
+            log.warn("redis_aof_reset", "base", current.baseFile(), "detail", "the base file changed under the same name; starting a new epoch");
+            forceNewEpoch = true;
+            forceReason = "Redis's data set was reset (a new base under the same name)";
+        }
         if (current == null || forceNewEpoch || !manifest.base().get().file().equals(current.baseFile())) {
             gap = current != null && finishOld(aofDir, manifest, counts);
             if (!beginEpoch(aofDir, appendFilename, manifest, gap)) {
@@ -174,6 +203,16 @@ public final class AofShipper {
             ship(aofDir, e, counts);
         }
         return new Tick(observed, counts[0], counts[1], newEpoch, gap, Optional.empty());
+    }
+
+    /** Whether the current epoch's base file is still the one stored (size and modification time). */
+    private boolean sameBase(Path aofDir) throws IOException {
+        Path f = aofDir.resolve(current.baseFile());
+        try {
+            return Files.size(f) == current.baseSize() && Files.getLastModifiedTime(f).toInstant().equals(current.baseTime());
+        } catch (NoSuchFileException e) {
+            return true; // replaced right now: the next pass sees the new manifest
+        }
     }
 
     /**
@@ -238,7 +277,8 @@ public final class AofShipper {
         if (gap) {
             log.warn("redis_aof_gap", "epoch", AofLayout.epochName(epoch), "previous_epoch",
                     current == null ? "none" : AofLayout.epochName(current.epoch()),
-                    "detail", "the incr file the agent followed is gone: AOF between its last stored byte and the new base is lost; the new base is stored");
+                    "detail", (forceNewEpoch ? forceReason : "the incr file the agent followed is gone (the agent was down across a rewrite)")
+                            + ": AOF between the last stored byte and the new base may be lost; the new base is stored");
         }
         log.info("redis_aof_epoch", "epoch", AofLayout.epochName(epoch), "base", base.file(), "bytes", size, "gap", gap);
         current = next;
@@ -273,6 +313,7 @@ public final class AofShipper {
             // AOF any more. Start over from a new epoch so nothing diverges.
             log.warn("redis_aof_truncated", "file", file, "stored_end", end, "size", size);
             forceNewEpoch = true;
+            forceReason = "Redis truncated incr file " + file + " below what is stored";
             return;
         }
         while (end < size) {

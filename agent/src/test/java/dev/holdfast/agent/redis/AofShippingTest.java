@@ -245,6 +245,35 @@ class AofShippingTest {
         assertEquals(digest, digestOfRestored("latest"));
     }
 
+    @Test
+    void aDataSetResetUnderTheSameFileNamesStartsANewEpochInsteadOfAppending() throws Exception {
+        RedisProcess first = RedisProcess.start(tmp.resolve("redis"));
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        AgentConfig config = TestAgent.config(tmp, loc, List.of(new RedisSourceConfig("cache", "redis://127.0.0.1:" + first.port, first.dir)));
+        AgentDaemon agent = daemon(config);
+        try (KeyspaceWriter w = new KeyspaceWriter(first, "a")) {
+            poll(Duration.ofSeconds(120), () -> w.ops() > 300);
+        }
+        waitShipped();
+        await(agent.stop());
+        first.close();
+        AofRestore.deleteTree(first.dir.resolve("appendonlydir"));
+
+        // a new, smaller data set whose files have the same names (appendonly.aof.1.*)
+        RedisProcess second = closeLater(RedisProcess.start(tmp.resolve("redis")));
+        try (KeyspaceWriter w = new KeyspaceWriter(second, "z")) {
+            poll(Duration.ofSeconds(120), () -> w.ops() > 50);
+        }
+        assertEquals("appendonly.aof.1.base.rdb", baseFile(second));
+        String digest = second.digest();
+        agent = daemon(config);
+        waitShipped();
+        assertEquals("00000002", source.get().status().getString("epoch"));
+        await(agent.stop());
+        restore(loc, "latest", Optional.empty());
+        assertEquals(digest, digestOfRestored("latest"));
+    }
+
     static String baseFile(RedisProcess redis) throws IOException {
         return AofManifest.parse(Files.readString(redis.dir.resolve("appendonlydir/appendonly.aof.manifest")), "manifest").base().orElseThrow().file();
     }
