@@ -204,6 +204,14 @@ class RedisProcessTest {
         assertEquals(50, outside.status(), outside::toString); // target_not_allowed
         assertTrue(!Files.exists(dir.resolve("elsewhere")));
 
+        Cli again = Cli.run("restore", "--config", cfg.toString(), "--source", "cache", "--target", dir.resolve("restore/latest").toString());
+        assertEquals(51, again.status(), again::toString); // target_not_empty: nothing replaced without --overwrite
+        Cli dry = Cli.run("restore", "--config", cfg.toString(), "--source", "cache", "--target", dir.resolve("restore/dry").toString(), "--dry-run");
+        assertEquals(2, dry.status(), dry::toString);
+        Cli badTime = Cli.run("restore", "--config", cfg.toString(), "--source", "cache", "--target", dir.resolve("restore/bad").toString(),
+                "--to-time", "yesterday");
+        assertEquals(2, badTime.status(), badTime::toString);
+
         Cli b = Cli.run("backup", "--config", cfg.toString(), "--source", "cache", "--json");
         assertEquals(0, b.status(), b::toString);
         String id = JSON.readTree(b.out()).path("id").asText();

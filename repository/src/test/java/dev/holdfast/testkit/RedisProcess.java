@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
 
 /** A redis-server process on a random loopback port with its dir in a temp directory (tests only), and a tiny RESP client. */
 public final class RedisProcess implements AutoCloseable {
-    public static final String SERVER = "/usr/bin/redis-server";
+    public static final String SERVER = "redis-server";
     public final Path dir;
     public final int port;
     final Process process;

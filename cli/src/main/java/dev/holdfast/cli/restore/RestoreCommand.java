@@ -134,6 +134,11 @@ public final class RestoreCommand implements Callable<Integer> {
         if (source != null && repository.configFileInUse().isPresent()) {
             AgentConfig cfg = AgentConfig.load(repository.configFileInUse().get());
             if (cfg.sources().stream().anyMatch(s -> s.name().equals(source) && s instanceof RedisSourceConfig)) {
+                if (dryRun || toLsn != null || toXid != null || toName != null || immediate || targetDb != null || database != null
+                        || create || clean || noOwner || systemId != null || restoreCommand != null) {
+                    throw new HoldfastException(ErrorCode.USAGE, "source " + source + " is a redis source: it takes --target, --to-time, --type aof|rdb, "
+                            + "--backup (rdb), --overwrite and --json only");
+                }
                 return RedisRestoreCommand.run(repository, cfg, source, type, backup, target, toTime, overwrite, json, spec.commandLine().getOut());
             }
         }
