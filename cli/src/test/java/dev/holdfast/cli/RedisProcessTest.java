@@ -219,6 +219,20 @@ class RedisProcessTest {
                 "--target", dir.resolve("restore/rdb").toString(), "--json");
         assertEquals(0, r3.status(), r3::toString);
         check("redis-check-rdb", dir.resolve("restore/rdb/dump.rdb"), "RDB looks OK");
+        Cli list = Cli.run("list", "--config", cfg.toString(), "--json");
+        assertEquals(0, list.status(), list::toString);
+        JsonNode cache = null;
+        for (JsonNode s : JSON.readTree(list.out()).path("sources")) {
+            if (s.path("name").asText().equals("cache")) {
+                cache = s;
+            }
+        }
+        assertEquals("redis", cache.path("type").asText(), list::out);
+        assertTrue(cache.path("aof").path("epochs").asInt() >= 2, list::out);
+        assertEquals(0, cache.path("aof").path("gap_before_epochs").size(), list::out);
+        assertEquals(id, cache.path("rdb_backups").get(0).path("id").asText(), list::out);
+        Cli table = Cli.run("list", "--config", cfg.toString());
+        assertTrue(table.out().contains("AOF of cache:"), table::toString);
         assertEquals(latest, digestOf(dir.resolve("restore/rdb"), "--appendonly", "no", "--dbfilename", "dump.rdb"));
     }
 }

@@ -77,7 +77,7 @@ public final class RdbBackup {
         }
     }
 
-    static String prefix(String source) {
+    public static String prefix(String source) {
         return "redis/" + new AofLayout(source).source() + "/rdb/";
     }
 
