@@ -47,6 +47,12 @@ public record AofEpoch(long epoch, Instant createdAt, String appendFilename, Str
                 .encode().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A file name that stays in its directory: not empty, no separator, no leading dot, no control character. */
+    static boolean plain(String name) {
+        return name != null && !name.isEmpty() && name.length() <= 255 && !name.contains("/") && !name.contains("\\")
+                && !name.startsWith(".") && name.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
+    }
+
     public static AofEpoch parse(byte[] json, String what) {
         try {
             JsonObject o = new JsonObject(new String(json, StandardCharsets.UTF_8));
@@ -59,7 +65,7 @@ public record AofEpoch(long epoch, Instant createdAt, String appendFilename, Str
             o.getJsonArray("incr_at_start").forEach(x -> incr.add(((Number) x).longValue()));
             String app = o.getString("appendfilename");
             String file = b.getString("file");
-            if (app == null || app.contains("/") || app.startsWith(".") || file.contains("/") || file.startsWith(".")) {
+            if (!plain(app) || !plain(file)) {
                 throw new IllegalArgumentException("unsafe file name");
             }
             return new AofEpoch(o.getLong("epoch"), Instant.parse(o.getString("created_at")), app, file, b.getLong("seq"),

@@ -60,7 +60,7 @@ public record AofManifest(Optional<Entry> base, List<Entry> incrs) {
                     }
                 }
             }
-            if (file == null || seq == null || type == null || file.contains("\"") || file.contains("/") || file.startsWith(".")) {
+            if (file == null || seq == null || type == null || file.contains("\"") || !AofEpoch.plain(file)) {
                 throw bad(what, line);
             }
             Entry e = new Entry(file, seq, type);

@@ -60,9 +60,11 @@ public final class AofRestore {
      * @param lastTimestamp the last timestamp annotation kept (the state is as of that second's end or later)
      * @param cut           whether commands later than the time were dropped
      * @param partialTail   whether an incomplete last command (or transaction) was dropped
+     * @param hole          whether stored ranges lie beyond a hole in an incr file's chain (they cannot be used:
+     *                      the restore ends at the hole)
      */
     public record Result(long epoch, Path appendonlydir, long bytes, int incrFiles, long commands, OptionalLong lastTimestamp,
-                         boolean cut, boolean partialTail) {
+                         boolean cut, boolean partialTail, boolean hole) {
     }
 
     public Result restore(Options o) throws IOException {
@@ -101,6 +103,8 @@ public final class AofRestore {
                         + " holds " + bytes + " bytes, its descriptor says " + epoch.baseSize());
             }
             TreeMap<Long, List<AofLayout.Range>> chains = chosen.chains();
+            long used = chains.values().stream().mapToLong(List::size).sum();
+            boolean hole = used < chosen.ranges.size();
             TreeSet<Long> seqs = new TreeSet<>(epoch.incrAtStart());
             seqs.addAll(chains.keySet());
             List<AofManifest.Entry> kept = new ArrayList<>();
@@ -161,7 +165,7 @@ public final class AofRestore {
             Path dest = root.resolve("appendonlydir");
             Files.move(aof, dest, StandardCopyOption.ATOMIC_MOVE);
             fsync(root);
-            return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial);
+            return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial, hole);
         } finally {
             deleteTree(tmp); // after success only the empty temporary directory; after a failure, all that was written
         }

@@ -58,13 +58,16 @@ final class RedisRestoreCommand {
                 ObjectNode n = Json.object();
                 n.put("restored", "aof").put("source", source).put("epoch", r.epoch()).put("target", r.appendonlydir().toString())
                         .put("bytes", r.bytes()).put("incr_files", r.incrFiles()).put("commands", r.commands()).put("cut", r.cut())
-                        .put("partial_tail_dropped", r.partialTail()).put("to_time", to.map(Instant::toString).orElse(null))
+                        .put("partial_tail_dropped", r.partialTail()).put("hole", r.hole()).put("to_time", to.map(Instant::toString).orElse(null))
                         .put("last_timestamp", asOf);
                 out.println(n);
             } else {
                 out.println("restored the AOF of " + source + " (epoch " + r.epoch() + ", " + r.incrFiles() + " incr files, " + r.commands()
                         + " commands" + (asOf != null ? ", last timestamp " + asOf : "") + ") into " + r.appendonlydir()
                         + "; start redis-server with --dir " + r.appendonlydir().getParent() + " --appendonly yes --appenddirname appendonlydir");
+                if (r.hole()) {
+                    out.println("WARNING: the stored AOF has a hole: the restore ends before it (later stored bytes cannot be used)");
+                }
             }
             out.flush();
             return 0;
