@@ -194,7 +194,7 @@ public final class AofShipper {
         }
         if (current == null || forceNewEpoch || !manifest.base().get().file().equals(current.baseFile())) {
             gap = current != null && finishOld(aofDir, manifest, counts);
-            if (!beginEpoch(aofDir, appendFilename, manifest, gap)) {
+            if (!beginEpoch(aofDir, appendFilename, manifest, gap, counts)) {
                 return new Tick(observed, counts[0], counts[1], false, gap, Optional.of("the base file was replaced while it was read"));
             }
             newEpoch = true;
@@ -254,7 +254,7 @@ public final class AofShipper {
     }
 
     /** Uploads the base, then the descriptor; false when the base vanished before it could be opened. */
-    private boolean beginEpoch(Path aofDir, String appendFilename, AofManifest manifest, boolean gap) throws IOException {
+    private boolean beginEpoch(Path aofDir, String appendFilename, AofManifest manifest, boolean gap, long[] counts) throws IOException {
         AofManifest.Entry base = manifest.base().get();
         long epoch = highestEpochSeen + 1;
         Path file = aofDir.resolve(base.file());
@@ -274,6 +274,8 @@ public final class AofShipper {
         AofEpoch next = new AofEpoch(epoch, clock.instant(), appendFilename, base.file(), base.seq(), size,
                 HexFormat.of().formatHex(footer.sha256().orElseThrow()), mtime, incrs, gap);
         repo.put(layout.descriptor(epoch), new java.io.ByteArrayInputStream(next.toJson()), true);
+        counts[0] += size;
+        counts[1] += 2;
         if (gap) {
             log.warn("redis_aof_gap", "epoch", AofLayout.epochName(epoch), "previous_epoch",
                     current == null ? "none" : AofLayout.epochName(current.epoch()),
