@@ -98,6 +98,7 @@ class AgentConfigTest {
         RedisSourceConfig redis = (RedisSourceConfig) c.sources().get(1);
         assertEquals(Path.of("/var/lib/redis"), redis.dir());
         assertFalse(redis.toString().contains(":pw@"), redis::toString);
+        assertEquals(RedisSourceConfig.DEFAULT_AOF_INTERVAL, redis.aofInterval());
         FilesSourceConfig files = (FilesSourceConfig) c.sources().get(2);
         assertEquals(List.of("**/*.key", "**/secrets/**"), files.exclude());
         assertEquals(List.of(Path.of("/var/lib/holdfast/restore")), c.restore().allowedTargets());
@@ -216,5 +217,12 @@ class AgentConfigTest {
         HoldfastException u = assertThrows(HoldfastException.class, () -> AgentConfig.load(p));
         assertEquals(ErrorCode.CONFIG_INVALID, u.code());
         assertTrue(u.getMessage().contains(p + " is not readable"), u.getMessage());
+    }
+
+    @Test
+    void aRedisSourceTakesAnAofIntervalWithinBounds() throws Exception {
+        String redis = REPO + "sources:\n  - name: r\n    type: redis\n    uri: redis://127.0.0.1:6379\n    dir: /r\n";
+        assertEquals(Duration.ofMillis(500), ((RedisSourceConfig) load(redis + "    aof_interval: 500ms\n").sources().get(0)).aofInterval());
+        assertTrue(refused(redis + "    aof_interval: 10ms\n").contains("sources[0].aof_interval"));
     }
 }

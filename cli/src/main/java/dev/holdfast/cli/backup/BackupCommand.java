@@ -3,6 +3,7 @@ package dev.holdfast.cli.backup;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.holdfast.agent.config.AgentConfig;
 import dev.holdfast.agent.config.PostgresSourceConfig;
+import dev.holdfast.agent.config.RedisSourceConfig;
 import dev.holdfast.agent.postgres.backup.BaseBackup;
 import dev.holdfast.agent.postgres.logical.LogicalBackup;
 import dev.holdfast.cli.Ambient;
@@ -38,7 +39,8 @@ import picocli.CommandLine.Option;
         "(pg_dump --format=custom of each configured database) with --type logical.",
         "The data directory is read by parallel workers and sealed into the repository; the backup is complete",
         "(listed, restorable) once the WAL from its start to its stop is in the repository too, which the running",
-        "agent ships. An interrupted backup leaves no manifest and is never used; run it again."})
+        "agent ships. An interrupted backup leaves no manifest and is never used; run it again.",
+        "For a redis source (--source NAME): an RDB snapshot (--type rdb, the default for it): BGSAVE, then the RDB file."})
 public final class BackupCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
@@ -76,6 +78,14 @@ public final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GcmWarmUp.startInBackground(); // bulk sealing follows; start compiling the cipher now
+        if (source != null && repository.configFileInUse().isPresent()) {
+            AgentConfig cfg = AgentConfig.load(repository.configFileInUse().get());
+            for (var s : cfg.sources()) {
+                if (s.name().equals(source) && s instanceof RedisSourceConfig redis) {
+                    return RedisBackupCommand.run(repository, redis, type, json, spec.commandLine().getOut());
+                }
+            }
+        }
         BackupType t = switch (type) {
             case "full" -> BackupType.FULL;
             case "incr" -> BackupType.INCR;

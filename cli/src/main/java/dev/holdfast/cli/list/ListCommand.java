@@ -91,6 +91,8 @@ public final class ListCommand implements Callable<Integer> {
         }
     }
 
+    private Map<String, RedisListing> redis = Map.of();
+
     @Override
     public Integer call() {
         List<Row> rows = new ArrayList<>();
@@ -124,6 +126,11 @@ public final class ListCommand implements Callable<Integer> {
             });
             names.addAll(found.keySet());
             names.addAll(backupClusters.keySet());
+            redis = RedisListing.collect(repo, source, types); // type redis: its AOF and RDB snapshots (docs/redis.md)
+            redis.keySet().forEach(n -> {
+                names.add(n);
+                types.putIfAbsent(n, "redis");
+            });
             for (String name : new TreeSet<>(names)) {
                 Map<String, List<ObjectInfo>> clusters = found.getOrDefault(name, Map.of());
                 Set<String> systemIds = new TreeSet<>(clusters.keySet());
@@ -148,10 +155,17 @@ public final class ListCommand implements Callable<Integer> {
         if (json) {
             ObjectNode root = Json.object();
             ArrayNode arr = root.putArray("sources");
-            rows.forEach(r -> toJson(r, arr.addObject()));
+            rows.forEach(r -> {
+                ObjectNode n = arr.addObject();
+                toJson(r, n);
+                if (redis.containsKey(r.source())) {
+                    redis.get(r.source()).toJson(n);
+                }
+            });
             Json.print(out, root);
         } else {
             printTable(out, rows);
+            redis.values().forEach(l -> l.print(out));
         }
         return 0;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.holdfast.agent.config.AgentConfig;
 import dev.holdfast.agent.config.PostgresSourceConfig;
+import dev.holdfast.agent.config.RedisSourceConfig;
 import dev.holdfast.agent.postgres.logical.LogicalBackups;
 import dev.holdfast.agent.postgres.logical.LogicalRestore;
 import dev.holdfast.agent.postgres.restore.BaseRestore;
@@ -45,7 +46,8 @@ import picocli.CommandLine.Option;
         "for the chosen target: start PostgreSQL on it and it replays the WAL from the repository up to the target.",
         "Without a target option, recovery runs to the end of the WAL in the repository. Every file's checksum is",
         "verified; global/pg_control is written last, so a restore that fails half way cannot be started.",
-        "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards)."})
+        "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards).",
+        "For a redis source: rebuilds DIR/appendonlydir from the AOF (latest, or --to-time T), or with --type rdb writes DIR/dump.rdb."})
 public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
@@ -129,6 +131,17 @@ public final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GcmWarmUp.startInBackground(); // bulk decryption follows; start compiling the cipher now
+        if (source != null && repository.configFileInUse().isPresent()) {
+            AgentConfig cfg = AgentConfig.load(repository.configFileInUse().get());
+            if (cfg.sources().stream().anyMatch(s -> s.name().equals(source) && s instanceof RedisSourceConfig)) {
+                if (dryRun || toLsn != null || toXid != null || toName != null || immediate || targetDb != null || database != null
+                        || create || clean || noOwner || systemId != null || restoreCommand != null) {
+                    throw new HoldfastException(ErrorCode.USAGE, "source " + source + " is a redis source: it takes --target, --to-time, --type aof|rdb, "
+                            + "--backup (rdb), --overwrite and --json only");
+                }
+                return RedisRestoreCommand.run(repository, cfg, source, type, backup, target, toTime, overwrite, json, spec.commandLine().getOut());
+            }
+        }
         if (type.equals("logical")) {
             return logical();
         }

@@ -1,0 +1,238 @@
+package dev.holdfast.agent.redis;
+
+import dev.holdfast.agent.postgres.restore.RestoreTarget;
+import dev.holdfast.error.ErrorCode;
+import dev.holdfast.error.HoldfastException;
+import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.store.Futures;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Rebuilds a Redis 7 {@code appendonlydir} (base, incr files, manifest) from a source's AOF
+ * objects (docs/format.md section 13) in an allowlisted target: the latest state, or the state at a
+ * time, cut before the first timestamp annotation later than it. Everything is written into a
+ * temporary directory inside the target and renamed into place at the end, so a failed restore
+ * leaves no {@code appendonlydir} that looks complete. Blocking.
+ */
+public final class AofRestore {
+    private final Repository repo;
+    private final SecureRandom random;
+
+    public AofRestore(Repository repo, SecureRandom random) {
+        this.repo = repo;
+        this.random = random;
+    }
+
+    /**
+     * @param toTime the time to restore to (whole seconds count: commands of that second are kept);
+     *               empty for the latest stored state
+     */
+    public record Options(String source, Path target, List<Path> allowedTargets, boolean overwrite, Optional<Instant> toTime) {
+    }
+
+    /**
+     * @param epoch         the epoch restored from
+     * @param appendonlydir the restored directory
+     * @param bytes         bytes written (base and incr files)
+     * @param incrFiles     incr files written
+     * @param commands      incr commands kept
+     * @param lastTimestamp the last timestamp annotation kept (the state is as of that second's end or later)
+     * @param cut           whether commands later than the time were dropped
+     * @param partialTail   whether an incomplete last command (or transaction) was dropped
+     * @param hole          whether stored ranges lie beyond a hole in an incr file's chain (they cannot be used:
+     *                      the restore ends at the hole)
+     */
+    public record Result(long epoch, Path appendonlydir, long bytes, int incrFiles, long commands, OptionalLong lastTimestamp,
+                         boolean cut, boolean partialTail, boolean hole) {
+    }
+
+    public Result restore(Options o) throws IOException {
+        RestoreTarget target = RestoreTarget.check(o.target(), o.allowedTargets(), o.overwrite());
+        AofLayout layout = new AofLayout(o.source());
+        TreeMap<Long, AofLayout.EpochObjects> epochs = layout.parse(Futures.await(repo.store().listAll(layout.prefix())));
+        AofLayout.EpochObjects chosen = null;
+        AofEpoch epoch = null;
+        for (AofLayout.EpochObjects e : epochs.descendingMap().values()) {
+            if (!e.descriptor || !e.base) {
+                continue;
+            }
+            AofEpoch d = AofShipper.readEpoch(repo, layout, e.epoch);
+            if (o.toTime().isEmpty() || d.baseTime().getEpochSecond() <= o.toTime().get().getEpochSecond()) {
+                chosen = e;
+                epoch = d;
+                break;
+            }
+        }
+        if (chosen == null) {
+            throw new HoldfastException(ErrorCode.NOT_FOUND, o.toTime().isEmpty()
+                    ? "no AOF of source " + o.source() + " in the repository (is the agent shipping it?)"
+                    : "no AOF of source " + o.source() + " reaches back to " + o.toTime().get() + " (the oldest stored base is newer)");
+        }
+        OptionalLong limit = o.toTime().map(t -> OptionalLong.of(t.getEpochSecond())).orElse(OptionalLong.empty());
+
+        Path root = target.path();
+        Files.createDirectories(root);
+        Path tmp = root.resolve(".holdfast-restore-" + HexFormat.of().formatHex(randomBytes()));
+        Path aof = tmp.resolve("appendonlydir");
+        Files.createDirectories(aof);
+        try {
+            long bytes = copy(layout.base(chosen.epoch), aof.resolve(epoch.baseFile()));
+            if (bytes != epoch.baseSize()) {
+                throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "base of AOF epoch " + AofLayout.epochName(chosen.epoch)
+                        + " holds " + bytes + " bytes, its descriptor says " + epoch.baseSize());
+            }
+            TreeMap<Long, List<AofLayout.Range>> chains = chosen.chains();
+            long used = chains.values().stream().mapToLong(List::size).sum();
+            boolean hole = used < chosen.ranges.size();
+            TreeSet<Long> seqs = new TreeSet<>(epoch.incrAtStart());
+            seqs.addAll(chains.keySet());
+            List<AofManifest.Entry> kept = new ArrayList<>();
+            long commands = 0;
+            OptionalLong last = OptionalLong.empty();
+            boolean cut = false;
+            boolean partial = false;
+            for (long seq : seqs) {
+                String name = epoch.incrFile(seq);
+                Path file = aof.resolve(name);
+                try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    for (AofLayout.Range r : chains.getOrDefault(seq, List.of())) {
+                        try (InputStream in = repo.open(r.key())) {
+                            long n = in.transferTo(out);
+                            if (n != r.end() - r.start()) {
+                                throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "object '" + r.key() + "' holds " + n + " bytes");
+                            }
+                        }
+                    }
+                }
+                AofScanner.Result scan;
+                try (InputStream in = Files.newInputStream(file)) {
+                    scan = AofScanner.scan(in, limit, "incr file " + name + " of AOF epoch " + AofLayout.epochName(chosen.epoch));
+                }
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    ch.truncate(scan.end());
+                    ch.force(true);
+                }
+                bytes += scan.end();
+                commands += scan.commands();
+                if (scan.lastTimestamp().isPresent()) {
+                    last = scan.lastTimestamp();
+                }
+                kept.add(new AofManifest.Entry(name, seq, 'i'));
+                if (scan.cut()) {
+                    cut = true;
+                    break;
+                }
+                if (!scan.complete()) {
+                    partial = true;
+                    break; // the next file would follow a hole
+                }
+            }
+            // A new incr file starts without an annotation until the second changes (its first commands
+            // belong to the previous annotation's second), so only an epoch with commands and no
+            // annotation at all has timestamps off.
+            if (limit.isPresent() && commands > 0 && last.isEmpty() && !cut) {
+                throw new HoldfastException(ErrorCode.USAGE, "--to-time needs the AOF timestamp annotations, and the AOF of source "
+                        + o.source() + " has none: set aof-timestamp-enabled yes in Redis (or restore without --to-time for the latest state)");
+            }
+            AofManifest.Entry base = new AofManifest.Entry(epoch.baseFile(), epoch.baseSeq(), 'b');
+            Path manifest = aof.resolve(epoch.appendFilename() + ".manifest");
+            Files.writeString(manifest, AofManifest.render(base, kept), StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW);
+            fsync(aof);
+            if (o.overwrite()) {
+                clearExcept(root, tmp);
+            }
+            Path dest = root.resolve("appendonlydir");
+            Files.move(aof, dest, StandardCopyOption.ATOMIC_MOVE);
+            fsync(root);
+            return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial, hole);
+        } finally {
+            deleteTree(tmp); // after success only the empty temporary directory; after a failure, all that was written
+        }
+    }
+
+    private byte[] randomBytes() {
+        byte[] b = new byte[8];
+        random.nextBytes(b);
+        return b;
+    }
+
+    private long copy(dev.holdfast.repository.store.ObjectKey key, Path to) throws IOException {
+        try (InputStream in = repo.open(key);
+             OutputStream out = Files.newOutputStream(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            return in.transferTo(out);
+        }
+    }
+
+    private static void fsync(Path dirOrFile) throws IOException {
+        if (Files.isDirectory(dirOrFile)) {
+            try (var s = Files.list(dirOrFile)) {
+                for (Path f : s.toList()) {
+                    if (Files.isRegularFile(f)) {
+                        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                            ch.force(true);
+                        }
+                    }
+                }
+            }
+        }
+        try (FileChannel ch = FileChannel.open(dirOrFile, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // directories cannot be opened for fsync on every platform
+        }
+    }
+
+    private static void clearExcept(Path root, Path keep) throws IOException {
+        try (var s = Files.list(root)) {
+            for (Path p : s.toList()) {
+                if (!p.equals(keep)) {
+                    deleteTree(p);
+                }
+            }
+        }
+    }
+
+    static void deleteTree(Path p) {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.walkFileTree(p, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                    Files.delete(dir);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

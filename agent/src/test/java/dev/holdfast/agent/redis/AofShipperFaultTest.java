@@ -1,0 +1,80 @@
+package dev.holdfast.agent.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.holdfast.agent.config.AgentConfig;
+import dev.holdfast.agent.daemon.EventLog;
+import dev.holdfast.agent.daemon.TestAgent;
+import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.RepositoryLocation;
+import dev.holdfast.repository.crypto.KeyFile;
+import dev.holdfast.repository.store.ForwardingObjectStore;
+import dev.holdfast.repository.store.ObjectKey;
+import dev.holdfast.repository.store.PutOptions;
+import dev.holdfast.repository.store.StoreException;
+import dev.holdfast.testkit.KeyspaceWriter;
+import dev.holdfast.testkit.RedisProcess;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The shipper against a store that loses an acknowledgement: the object is stored, the caller is told it failed. */
+class AofShipperFaultTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aLostAcknowledgementIsRecoveredFromTheRepositoryWithoutAGapOrADuplicate() throws Exception {
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        AtomicBoolean armed = new AtomicBoolean(true);
+        ForwardingObjectStore lossy = new ForwardingObjectStore(loc.openStore(Clock.systemUTC())) {
+            @Override
+            public CompletableFuture<Void> create(ObjectKey key, ByteBuffer data, PutOptions options) {
+                CompletableFuture<Void> real = super.create(key, data, options);
+                if (key.fileName().startsWith("incr-") && armed.compareAndSet(true, false)) {
+                    return real.thenCompose(v -> CompletableFuture.failedFuture(new StoreException(dev.holdfast.error.ErrorCode.STORE_UNAVAILABLE, "lost acknowledgement (test)", true, null)));
+                }
+                return real;
+            }
+        };
+        EventLog log = new EventLog(System.out, Clock.systemUTC(), AgentConfig.LogLevel.INFO, false);
+        try (RedisProcess redis = RedisProcess.start(tmp.resolve("redis"));
+             Repository repo = Repository.open(lossy, KeyFile.load(loc.keyFile()), Clock.systemUTC(), new SecureRandom())) {
+            AofShipper shipper = new AofShipper(repo, "cache", redis.dir, Clock.systemUTC(), log);
+            shipper.resume();
+            try (KeyspaceWriter w = new KeyspaceWriter(redis, "a")) {
+                RedisProcess.poll(Duration.ofSeconds(60), () -> w.ops() > 200);
+            }
+            assertThrows(Exception.class, shipper::tick); // stored, but reported failed
+            try (KeyspaceWriter w = new KeyspaceWriter(redis, "b")) {
+                RedisProcess.poll(Duration.ofSeconds(60), () -> w.ops() > 200);
+            }
+            AofShipper.Tick t = shipper.tick(); // re-reads the repository, goes on after the stored range
+            assertTrue(t.bytes() > 0);
+            String digest = redis.digest();
+            shipper.tick();
+            shipper.closeAll();
+            new AofRestore(repo, new SecureRandom()).restore(new AofRestore.Options("cache", tmp.resolve("restore/x"),
+                    List.of(tmp.resolve("restore")), false, Optional.empty()));
+            Process check = new ProcessBuilder("redis-check-aof", tmp.resolve("restore/x/appendonlydir/appendonly.aof.manifest").toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(check.getInputStream().readAllBytes());
+            assertTrue(check.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, check.exitValue(), out);
+            try (RedisProcess restored = RedisProcess.start(tmp.resolve("restore/x"))) {
+                assertEquals(digest, restored.digest());
+            }
+        }
+    }
+}
