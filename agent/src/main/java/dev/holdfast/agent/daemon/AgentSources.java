@@ -1,6 +1,8 @@
 package dev.holdfast.agent.daemon;
 
+import dev.holdfast.agent.config.FilesSourceConfig;
 import dev.holdfast.agent.config.PostgresSourceConfig;
+import dev.holdfast.agent.files.FilesSource;
 import dev.holdfast.agent.postgres.PostgresSource;
 import java.util.Map;
 
@@ -15,10 +17,10 @@ public final class AgentSources {
     /**
      * The factories of this build, by {@link AgentSource#type()}.
      *
-     * <p>{@code postgres}: {@link PostgresSource}. {@code redis} and {@code files} sources are
-     * refused as "not supported by this version yet".
+     * <p>{@code postgres}: {@link PostgresSource}; {@code files}: {@link FilesSource}. A
+     * source of another type is refused as "not supported by this version yet".
      */
     public static Map<String, SourceFactory> defaults() {
-        return Map.of(PostgresSourceConfig.TYPE, PostgresSource::new);
+        return Map.of(PostgresSourceConfig.TYPE, PostgresSource::new, FilesSourceConfig.TYPE, FilesSource::new);
     }
 }
