@@ -33,7 +33,12 @@ final class FilesFixture implements AutoCloseable {
     final Repository repository;
 
     FilesFixture(Path dir) {
-        location = TestAgent.repository(dir);
+        this(TestAgent.repository(dir));
+    }
+
+    /** Opens an existing repository. */
+    FilesFixture(RepositoryLocation existing) {
+        location = existing;
         store = new CountingStore(FsObjectStore.open(Path.of(location.url()), Clock.systemUTC()));
         repository = Repository.open(store, KeyFile.load(location.keyFile()), Clock.systemUTC(), new SecureRandom());
     }
