@@ -45,7 +45,9 @@ import picocli.CommandLine.Option;
         "for the chosen target: start PostgreSQL on it and it replays the WAL from the repository up to the target.",
         "Without a target option, recovery runs to the end of the WAL in the repository. Every file's checksum is",
         "verified; global/pg_control is written last, so a restore that fails half way cannot be started.",
-        "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards)."})
+        "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards).",
+        "For a files source (type: files): restores a snapshot (--backup ID or latest), or one --path of it, into --target",
+        "(docs/files.md)."})
 public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
@@ -120,6 +122,10 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--verify-sha256", description = "Also compare every file's SHA-256 (CRC32C and the repository's authentication are always checked).")
     boolean verifySha256;
 
+    @Option(names = "--path", paramLabel = "PATH",
+            description = "For a files source: restore only this absolute path of the snapshot (a file, or a directory and everything below it).")
+    String path;
+
     @Option(names = "--json", description = "Print the plan or result as JSON.")
     boolean json;
 
@@ -129,6 +135,17 @@ public final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GcmWarmUp.startInBackground(); // bulk decryption follows; start compiling the cipher now
+        Optional<dev.holdfast.agent.config.FilesSourceConfig> files = dev.holdfast.cli.files.FilesCli.source(repository, source);
+        if (files.isPresent()) { // a files source: a snapshot, or one path of it (docs/files.md)
+            if (target == null) {
+                throw new HoldfastException(ErrorCode.USAGE, "--target DIR is required (the directory to restore into)");
+            }
+            return dev.holdfast.cli.files.FilesCli.restore(repository, files.get(), backup, Optional.ofNullable(path), target, overwrite, json,
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+        if (path != null) {
+            throw new HoldfastException(ErrorCode.USAGE, "--path goes with a files source (type: files)");
+        }
         if (type.equals("logical")) {
             return logical();
         }

@@ -1,0 +1,106 @@
+package dev.holdfast.cli.files;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.holdfast.agent.config.AgentConfig;
+import dev.holdfast.agent.config.FilesSourceConfig;
+import dev.holdfast.agent.config.SourceConfig;
+import dev.holdfast.agent.files.FilesManifest;
+import dev.holdfast.agent.files.FilesRestore;
+import dev.holdfast.agent.files.FilesSnapshot;
+import dev.holdfast.cli.Ambient;
+import dev.holdfast.cli.Json;
+import dev.holdfast.cli.RepositoryOptions;
+import dev.holdfast.cli.backup.BackupCommand;
+import dev.holdfast.repository.Repository;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * {@code holdfast backup --source NAME} and {@code holdfast restore --source NAME --target DIR
+ * [--backup ID|latest] [--path P]} for a {@code type: files} source: the commands hand over here
+ * when {@code --source} names one.
+ */
+public final class FilesCli {
+    private FilesCli() {
+    }
+
+    /** The configured files source {@code name}, when {@code name} is given and names one in the configuration in use. */
+    public static Optional<FilesSourceConfig> source(RepositoryOptions repository, String name) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        Optional<Path> file = repository.configFileInUse();
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        AgentConfig config = AgentConfig.load(file.get());
+        for (SourceConfig s : config.sources()) {
+            if (s.name().equals(name) && s instanceof FilesSourceConfig f) {
+                return Optional.of(f);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Takes a snapshot now; prints what was left out on {@code err} and the result on {@code out}. */
+    public static int backup(RepositoryOptions repository, FilesSourceConfig source, boolean json, PrintWriter out, PrintWriter err) {
+        AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow());
+        try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
+            FilesSnapshot.Result r = new FilesSnapshot(repo, source, config.host(), Ambient.clock(), 4).run(text -> {
+                err.println("holdfast: " + text);
+                err.flush();
+            });
+            FilesManifest m = r.manifest();
+            long files = m.entries().stream().filter(e -> e.type() == dev.holdfast.agent.files.FileEntry.Type.FILE).count();
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("id", m.id()).put("type", "files").put("source", m.source()).put("host", m.host()).put("stored", r.stored());
+                n.put("started_at", m.startedAt().toString()).put("finished_at", m.finishedAt().toString());
+                n.put("entries", m.entries().size()).put("files", files).put("bytes", m.bytes());
+                n.put("files_uploaded", r.filesUploaded()).put("bytes_uploaded", r.bytesUploaded()).put("stored_bytes", r.storedBytes());
+                n.put("files_read", r.filesHashed()).put("complete", true);
+                ArrayNode secrets = n.putArray("secrets_excluded");
+                r.secrets().forEach(s -> secrets.addObject().put("path", s.path()).put("reason", s.reason()));
+                ArrayNode excluded = n.putArray("excluded");
+                m.excluded().forEach(s -> excluded.addObject().put("path", s.path()).put("reason", s.reason()));
+                out.println(n);
+            } else {
+                out.printf("files snapshot %s %s: %d entries, %d files, %s; uploaded %d new contents (%s); %d secrets left out%n", m.id(),
+                        r.stored() ? "stored" : "unchanged (not stored again)", m.entries().size(), files, BackupCommand.Progress.size(m.bytes()),
+                        r.filesUploaded(), BackupCommand.Progress.size(r.bytesUploaded()), r.secrets().size());
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** Restores a snapshot (or one path of it) into {@code target}. */
+    public static int restore(RepositoryOptions repository, FilesSourceConfig source, String backup, Optional<String> path, Path target,
+                              boolean overwrite, boolean json, PrintWriter out, PrintWriter err) {
+        AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow());
+        try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
+            FilesRestore.Result r = new FilesRestore(repo, Ambient.random()).restore(new FilesRestore.Options(source.name(), backup, path, target,
+                    config.restore().allowedTargets(), overwrite), text -> {
+                err.println("holdfast: " + text);
+                err.flush();
+            });
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("restored", r.manifest().id()).put("type", "files").put("source", source.name()).put("target", r.target().toString());
+                n.put("path", path.orElse(null)).put("files", r.files()).put("dirs", r.dirs()).put("symlinks", r.symlinks()).put("bytes", r.bytes());
+                n.put("owners_applied", r.ownersApplied());
+                ArrayNode w = n.putArray("warnings");
+                r.warnings().forEach(w::add);
+                out.println(n);
+            } else {
+                out.printf("restored files snapshot %s of %s%s into %s: %d files, %d directories, %d links, %s%n", r.manifest().id(), source.name(),
+                        path.map(p -> " (" + p + ")").orElse(""), r.target(), r.files(), r.dirs(), r.symlinks(),
+                        BackupCommand.Progress.size(r.bytes()));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+}
