@@ -49,6 +49,15 @@ public final class ContentIds {
         return finish(mac);
     }
 
+    /**
+     * A tailed file's path id: the first 32 hex digits of the HMAC of {@code "tail-path\0" + path}
+     * (UTF-8) under the same key, so that object names do not reveal paths.
+     */
+    public String pathId(String path) {
+        byte[] b = ("tail-path\0" + path).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return of(b, 0, b.length).substring(0, 32);
+    }
+
     @Override
     public String toString() {
         return "ContentIds[...]";

@@ -23,8 +23,11 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.Set;
 import javax.crypto.Mac;
@@ -69,7 +72,7 @@ public final class FilesRestore {
     }
 
     /** What was restored; {@code ownersApplied} false means owners and groups were left to the user running the restore. */
-    public record Result(FilesManifest manifest, Path target, int files, int dirs, int symlinks, long bytes, boolean ownersApplied,
+    public record Result(FilesManifest manifest, Path target, int files, int dirs, int symlinks, int tailed, long bytes, boolean ownersApplied,
                          List<String> warnings) {
     }
 
@@ -80,12 +83,28 @@ public final class FilesRestore {
     }
 
     public Result restore(Options o, FilesSnapshot.Listener listener) {
-        FilesManifest m = new FilesCatalog(repository).resolve(o.source(), o.snapshot());
-        return restore(m, o, listener);
+        FilesCatalog catalog = new FilesCatalog(repository);
+        Map<String, TreeMap<Integer, TailStreams.Generation>> tails = new TailStreams(repository).list(o.source());
+        FilesManifest m;
+        if (o.snapshot().equals("latest") && !tails.isEmpty() && catalog.ids(o.source()).isEmpty()) {
+            Instant none = Instant.EPOCH;
+            m = new FilesManifest(FilesManifest.FORMAT, "none", o.source(), "", none, none, List.of(), List.of(), List.of(), List.of(), 0);
+        } else {
+            m = catalog.resolve(o.source(), o.snapshot());
+        }
+        return restore(m, tails, o, listener);
     }
 
-    /** Restores {@code m} (already read); see the class. */
+    /** Restores {@code m} (already read) without tailed files; see the class. */
     public Result restore(FilesManifest m, Options o, FilesSnapshot.Listener listener) {
+        return restore(m, Map.of(), o, listener);
+    }
+
+    /** A tailed file's generation and where it goes (relative to the target). */
+    private record TailOut(TailStreams.Generation gen, String rel) {
+    }
+
+    private Result restore(FilesManifest m, Map<String, TreeMap<Integer, TailStreams.Generation>> tails, Options o, FilesSnapshot.Listener listener) {
         List<String> rel = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (FileEntry e : m.entries()) {
@@ -100,6 +119,26 @@ public final class FilesRestore {
                 throw bad("entry " + printable(e.path()) + " has no valid content id");
             }
             rel.add(r);
+        }
+        List<TailOut> tailOuts = new ArrayList<>();
+        for (TreeMap<Integer, TailStreams.Generation> gens : tails.values()) {
+            for (TailStreams.Generation g : gens.values()) {
+                String r = relative(g.path());
+                if (r.isEmpty()) {
+                    throw bad("a tailed file is named '/'");
+                }
+                if (g.gen() != gens.lastKey()) {
+                    r = r + String.format(".gen-%08d", g.gen());
+                }
+                if (!seen.add(r)) {
+                    throw bad("tailed file " + printable(g.path()) + " collides with another entry");
+                }
+                if (g.contiguousEnd() < 0) {
+                    throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "generation " + g.gen() + " of tailed file " + printable(g.path())
+                            + " has a gap between its segments; nothing was written");
+                }
+                tailOuts.add(new TailOut(g, r));
+            }
         }
         List<Integer> chosen = new ArrayList<>();
         String prefix = null;
@@ -119,7 +158,14 @@ public final class FilesRestore {
                 chosen.add(i);
             }
         }
-        if (chosen.isEmpty()) {
+        if (prefix != null && !prefix.isEmpty()) {
+            String pre = prefix;
+            tailOuts.removeIf(t -> {
+                String base = relative(t.gen().path());
+                return !(base.equals(pre) || base.startsWith(pre + "/"));
+            });
+        }
+        if (chosen.isEmpty() && tailOuts.isEmpty()) {
             throw new HoldfastException(ErrorCode.NOT_FOUND, "snapshot " + m.id() + " of " + m.source() + " has no " + o.path().get());
         }
         RestoreTarget target = RestoreTarget.check(o.target(), o.allowedTargets(), o.overwrite());
@@ -132,6 +178,7 @@ public final class FilesRestore {
         int files = 0;
         int dirs = 0;
         int links = 0;
+        int tailed = 0;
         long bytes = 0;
         try {
             Files.createDirectories(root);
@@ -154,6 +201,12 @@ public final class FilesRestore {
                     files++;
                     bytes += e.size();
                 }
+            }
+            for (TailOut t : tailOuts) {
+                Path dest = parent(root, t.rel()).resolve(name(t.rel()));
+                bytes += writeTail(t.gen(), dest);
+                Files.setAttribute(dest, "unix:mode", t.gen().mode(), LinkOption.NOFOLLOW_LINKS);
+                tailed++;
             }
             for (int i : chosen) {
                 FileEntry e = m.entries().get(i);
@@ -180,7 +233,7 @@ public final class FilesRestore {
             warnings.add("owners and groups were not applied (not running as root): the files belong to the user running the restore");
         }
         warnings.forEach(listener::message);
-        return new Result(m, root, files, dirs, links, bytes, asRoot, warnings);
+        return new Result(m, root, files, dirs, links, tailed, bytes, asRoot, warnings);
     }
 
     /** The manifest path without its leading '/', checked (see the class). */
@@ -271,6 +324,37 @@ public final class FilesRestore {
             }
         }
         Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Concatenates a tailed file's generation (segments contiguous from 0, checked) into {@code dest} through a temporary name. */
+    private long writeTail(TailStreams.Generation g, Path dest) throws IOException {
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(dest.toString());
+        }
+        byte[] r = new byte[6];
+        random.nextBytes(r);
+        Path tmp = dest.resolveSibling("." + dest.getFileName() + ".holdfast-" + HexFormat.of().formatHex(r));
+        boolean ok = false;
+        long n = 0;
+        try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            for (FilesLayout.TailName s : g.segments()) {
+                try (OpeningInputStream in = repository.open(FilesLayout.tailSegment(g.source(), g.pathId(), g.gen(), s.start(), s.end()))) {
+                    long got = in.transferTo(out);
+                    if (got != s.end() - s.start()) {
+                        throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "segment " + s.start() + "-" + s.end() + " of tailed file "
+                                + printable(g.path()) + " holds " + got + " bytes; the restore stopped");
+                    }
+                    n += got;
+                }
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
+        return n;
     }
 
     private static void attributes(FileEntry e, Path p, boolean asRoot, List<String> warnings) throws IOException {

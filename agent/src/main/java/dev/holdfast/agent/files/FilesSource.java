@@ -44,6 +44,7 @@ public final class FilesSource implements AgentSource {
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofSeconds(2);
     public static final Duration DEFAULT_RESCAN = Duration.ofMinutes(15);
     public static final Duration MAX_DELAY = Duration.ofSeconds(30);
+    public static final Duration TAIL_INTERVAL = Duration.ofSeconds(1);
     private static final int PARALLEL = 4;
 
     private final FilesSourceConfig config;
@@ -58,6 +59,11 @@ public final class FilesSource implements AgentSource {
     private volatile boolean running;
     private volatile WatchService watcher;
     private volatile Thread thread;
+    private volatile Thread tailThread;
+    private final Promise<Void> tailStopped = Promise.promise();
+    private final java.util.concurrent.CountDownLatch stopSignal = new java.util.concurrent.CountDownLatch(1);
+    private volatile long tailBytes;
+    private volatile String tailError;
     private volatile String state = "starting";
     private volatile String lastSnapshot;
     private volatile String lastSnapshotAt;
@@ -103,6 +109,14 @@ public final class FilesSource implements AgentSource {
         t.setDaemon(true);
         thread = t;
         t.start();
+        if (!config.tail().isEmpty()) {
+            Thread tt = new Thread(this::tailLoop, "holdfast-files-tail-" + config.name());
+            tt.setDaemon(true);
+            tailThread = tt;
+            tt.start();
+        } else {
+            tailStopped.tryComplete();
+        }
         log.info("files_source_started", "paths", String.join(",", config.paths()));
         return Future.succeededFuture();
     }
@@ -126,14 +140,16 @@ public final class FilesSource implements AgentSource {
         if (thread == null) {
             return Future.succeededFuture();
         }
-        return stopped.future();
+        stopSignal.countDown(); // wakes the tail loop without interrupting its I/O (an interrupt would close its channels)
+        return Future.all(stopped.future(), tailStopped.future()).mapEmpty();
     }
 
     @Override
     public JsonObject status() {
         return new JsonObject().put("state", state).put("last_snapshot", lastSnapshot).put("last_snapshot_at", lastSnapshotAt)
                 .put("snapshots_stored", stored).put("snapshots_unchanged", unchanged).put("secrets_excluded", secretsExcluded)
-                .put("watched_directories", watched.size()).put("last_error", lastError);
+                .put("watched_directories", watched.size()).put("last_error", lastError)
+                .put("tail_bytes_shipped", tailBytes).put("tail_error", tailError);
     }
 
     private void loop() {
@@ -199,7 +215,37 @@ public final class FilesSource implements AgentSource {
         }
     }
 
+    /** Ships the tailed files every {@link #TAIL_INTERVAL}; a last pass at stop. */
+    private void tailLoop() {
+        try (TailShipper shipper = new TailShipper(ctx.repository(), config, ctx.clock(), text -> log.info("files_tail", "msg", text))) {
+            while (true) {
+                try {
+                    shipper.tick();
+                    tailBytes = shipper.bytesShipped();
+                    tailError = null;
+                } catch (IOException | RuntimeException e) {
+                    tailError = e.getMessage();
+                    log.error("files_tail_failed", "error", String.valueOf(e.getMessage()));
+                }
+                if (!running) {
+                    break;
+                }
+                try {
+                    stopSignal.await(TAIL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS); // pacing; returns at once on stop
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        } finally {
+            tailStopped.tryComplete();
+        }
+    }
+
     private void snapshot() {
+        if (config.paths().isEmpty()) {
+            return; // a tail-only source
+        }
         state = "snapshotting";
         try {
             FilesSnapshot.Result r = new FilesSnapshot(ctx.repository(), config, ctx.config().host(), ctx.clock(), PARALLEL).run(FilesSnapshot.Listener.none());

@@ -74,4 +74,32 @@ class FilesSourceTest {
         }
         assertTrue(log.text().contains("files_snapshot_stored"), log.text());
     }
+
+    @Test
+    void theRunningSourceShipsTailedFilesEverySecondAndOnStop() throws Exception {
+        Path log = Files.createDirectories(dir.resolve("logs")).resolve("app.log");
+        Files.writeString(log, "first\n");
+        RepositoryLocation repo = TestAgent.repository(dir);
+        FilesSourceConfig c = new FilesSourceConfig("logs", List.of(), List.of(), List.of(log.toString()));
+        AtomicReference<FilesSource> source = new AtomicReference<>();
+        AgentDaemon daemon = TestAgent.daemon(TestAgent.config(dir, repo, List.of(c)), Map.of("files", (sc, ctx) -> {
+            FilesSource s = new FilesSource((FilesSourceConfig) sc, ctx, Duration.ofMillis(300), Duration.ofHours(1));
+            source.set(s);
+            return s;
+        }), new TestAgent.CapturedLog().log());
+        await(daemon.start());
+        try {
+            until("the first bytes shipped", () -> source.get().status().getLong("tail_bytes_shipped") == 6);
+            Files.writeString(log, "second\n", java.nio.file.StandardOpenOption.APPEND);
+            until("the appended bytes shipped", () -> source.get().status().getLong("tail_bytes_shipped") == 13);
+            Files.writeString(log, "last\n", java.nio.file.StandardOpenOption.APPEND);
+        } finally {
+            await(daemon.stop());
+        }
+        try (FilesFixture f = new FilesFixture(repo)) {
+            var gens = new TailStreams(f.repository).list("logs");
+            assertEquals(1, gens.size());
+            assertEquals(18, gens.values().iterator().next().lastEntry().getValue().contiguousEnd(), "the last pass at stop shipped the rest");
+        }
+    }
 }

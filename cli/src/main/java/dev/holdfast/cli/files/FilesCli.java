@@ -89,14 +89,15 @@ public final class FilesCli {
             if (json) {
                 ObjectNode n = Json.object();
                 n.put("restored", r.manifest().id()).put("type", "files").put("source", source.name()).put("target", r.target().toString());
-                n.put("path", path.orElse(null)).put("files", r.files()).put("dirs", r.dirs()).put("symlinks", r.symlinks()).put("bytes", r.bytes());
+                n.put("path", path.orElse(null)).put("files", r.files()).put("dirs", r.dirs()).put("symlinks", r.symlinks()).put("tailed", r.tailed())
+                        .put("bytes", r.bytes());
                 n.put("owners_applied", r.ownersApplied());
                 ArrayNode w = n.putArray("warnings");
                 r.warnings().forEach(w::add);
                 out.println(n);
             } else {
-                out.printf("restored files snapshot %s of %s%s into %s: %d files, %d directories, %d links, %s%n", r.manifest().id(), source.name(),
-                        path.map(p -> " (" + p + ")").orElse(""), r.target(), r.files(), r.dirs(), r.symlinks(),
+                out.printf("restored files snapshot %s of %s%s into %s: %d files, %d directories, %d links, %d tailed files, %s%n", r.manifest().id(),
+                        source.name(), path.map(p -> " (" + p + ")").orElse(""), r.target(), r.files(), r.dirs(), r.symlinks(), r.tailed(),
                         BackupCommand.Progress.size(r.bytes()));
             }
             out.flush();
