@@ -141,9 +141,22 @@ final class TreeScan {
         }
     }
 
+    private static final Map<Long, String> OWNERS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<Long, String> GROUPS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String name(Path p, String attribute, long id) {
+        try {
+            Object o = Files.getAttribute(p, attribute, LinkOption.NOFOLLOW_LINKS);
+            return o instanceof UserPrincipal u ? u.getName() : o instanceof GroupPrincipal g ? g.getName() : Long.toString(id);
+        } catch (IOException | RuntimeException e) {
+            return Long.toString(id);
+        }
+    }
+
     /** The entry's attributes, without following a link; empty for sockets, devices and FIFOs. */
     static Optional<Found> read(Path p) throws IOException {
-        Map<String, Object> a = Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,ino,ctime,size,lastModifiedTime,isSymbolicLink,isDirectory,isRegularFile",
+                LinkOption.NOFOLLOW_LINKS);
         FileEntry.Type type;
         if (Boolean.TRUE.equals(a.get("isSymbolicLink"))) {
             type = FileEntry.Type.SYMLINK;
@@ -157,8 +170,9 @@ final class TreeScan {
         int mode = ((Integer) a.get("mode")) & 07777;
         long uid = ((Integer) a.get("uid")) & 0xffffffffL;
         long gid = ((Integer) a.get("gid")) & 0xffffffffL;
-        String owner = ((UserPrincipal) a.get("owner")).getName();
-        String group = ((GroupPrincipal) a.get("group")).getName();
+        // names looked up once per id (a lookup per file reads the user database every time)
+        String owner = OWNERS.computeIfAbsent(uid, k -> name(p, "unix:owner", k));
+        String group = GROUPS.computeIfAbsent(gid, k -> name(p, "unix:group", k));
         Instant mtime = ((FileTime) a.get("lastModifiedTime")).toInstant();
         Instant ctime = ((FileTime) a.get("ctime")).toInstant();
         long size = type == FileEntry.Type.FILE ? (Long) a.get("size") : 0L;
