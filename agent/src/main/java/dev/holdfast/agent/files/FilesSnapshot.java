@@ -274,7 +274,7 @@ public final class FilesSnapshot {
                 var footer = repository.put(key, in, false);
                 uploaded.incrementAndGet();
                 bytesUp.addAndGet(footer.plaintextLength());
-                stored.addAndGet(footer.plaintextLength()); // sealed size is close; exact figure in the store's listing
+                stored.addAndGet(Futures.await(repository.store().head(key)).map(i -> i.size()).orElse(0L));
             } catch (Changed e) {
                 return Optional.empty(); // the upload was aborted: nothing visible
             } catch (HoldfastException e) {
