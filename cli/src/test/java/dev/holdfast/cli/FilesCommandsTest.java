@@ -79,6 +79,18 @@ class FilesCommandsTest {
         Cli outside = Cli.run("restore", "--config", cfg.toString(), "--source", "app-config", "--target", dir.resolve("elsewhere").toString());
         assertEquals(ErrorCode.TARGET_NOT_ALLOWED.exitStatus(), outside.status(), outside::toString);
         assertFalse(Files.exists(dir.resolve("elsewhere")));
+        Cli dry = Cli.run("restore", "--config", cfg.toString(), "--source", "app-config", "--target", restoreRoot.resolve("d").toString(), "--dry-run");
+        assertEquals(ErrorCode.USAGE.exitStatus(), dry.status(), dry::toString);
+
+        // a restore host without the source in its configuration restores it from the repository
+        String other = "host: dr1\nrepository:\n  url: " + dir.resolve("repo").toUri() + "\n  key_file: " + dir.resolve("master.key") + "\n"
+                + "restore:\n  allowed_targets: [" + restoreRoot + "]\n";
+        Path otherCfg = Files.writeString(dir.resolve("other.yaml"), other);
+        Cli elsewhere = Cli.run("restore", "--config", otherCfg.toString(), "--source", "app-config", "--target", restoreRoot.resolve("dr").toString(),
+                "--path", src.resolve("app.conf").toString());
+        assertEquals(0, elsewhere.status(), elsewhere::toString);
+        assertEquals("port=80\n", Files.readString(restoreRoot.resolve("dr").resolve(src.toString().substring(1)).resolve("app.conf")));
+
         Cli notEmpty = Cli.run("restore", "--config", cfg.toString(), "--source", "app-config", "--target", target.toString());
         assertEquals(ErrorCode.TARGET_NOT_EMPTY.exitStatus(), notEmpty.status(), notEmpty::toString);
     }

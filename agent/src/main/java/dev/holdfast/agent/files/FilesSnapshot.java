@@ -103,13 +103,17 @@ public final class FilesSnapshot {
     public Result run(Listener listener) {
         Instant started = clock.instant();
         Optional<FilesManifest> previous = new FilesCatalog(repository).latest(source.name());
+        if (previous.isPresent() && !previous.get().host().equals(host)) {
+            listener.message("the latest snapshot of source " + source.name() + " was taken on host " + previous.get().host() + ", not " + host
+                    + ": every file is read again; if two hosts share this repository, give their files sources distinct names");
+        }
         List<FilesManifest.Excluded> excluded = java.util.Collections.synchronizedList(new ArrayList<>());
         TreeScan scan = new TreeScan(source.paths(), concat(source.exclude(), source.tail()));
         Map<Path, TreeScan.Found> found = scan.scan(excluded);
         SecretRules secrets = new SecretRules(source.includeSecrets());
         List<FilesManifest.Excluded> secretList = new ArrayList<>();
         Map<String, FileEntry> before = new HashMap<>();
-        previous.ifPresent(p -> p.entries().forEach(e -> before.put(e.path(), e)));
+        previous.filter(p -> p.host().equals(host)).ifPresent(p -> p.entries().forEach(e -> before.put(e.path(), e)));
         Instant trustBefore = previous.map(p -> p.startedAt().truncatedTo(ChronoUnit.SECONDS)).orElse(Instant.MIN);
 
         AtomicInteger uploaded = new AtomicInteger();

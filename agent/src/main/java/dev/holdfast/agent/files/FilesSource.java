@@ -248,7 +248,11 @@ public final class FilesSource implements AgentSource {
         }
         state = "snapshotting";
         try {
-            FilesSnapshot.Result r = new FilesSnapshot(ctx.repository(), config, ctx.config().host(), ctx.clock(), PARALLEL).run(FilesSnapshot.Listener.none());
+            FilesSnapshot.Result r = new FilesSnapshot(ctx.repository(), config, ctx.config().host(), ctx.clock(), PARALLEL).run(text -> {
+                if (!text.startsWith("left out ")) { // secrets are logged below, one structured event each
+                    log.info("files_snapshot_note", "msg", text);
+                }
+            });
             secretsExcluded = r.secrets().size();
             for (FilesManifest.Excluded s : r.secrets()) {
                 log.warn("files_secret_excluded", "path", s.path(), "reason", s.reason());

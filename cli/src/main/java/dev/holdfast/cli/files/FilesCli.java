@@ -44,6 +44,30 @@ public final class FilesCli {
         return Optional.empty();
     }
 
+    /**
+     * Whether {@code name} is a files source for a restore: configured here as one, or (not configured
+     * here: a restore host may restore another host's source) found under {@code files/<name>/} in the repository.
+     */
+    public static boolean isFilesSourceForRestore(RepositoryOptions repository, String name) {
+        if (name == null) {
+            return false;
+        }
+        Optional<Path> file = repository.configFileInUse();
+        if (file.isPresent()) {
+            for (SourceConfig s : AgentConfig.load(file.get()).sources()) {
+                if (s.name().equals(name)) {
+                    return s instanceof FilesSourceConfig;
+                }
+            }
+        }
+        if (!dev.holdfast.agent.config.SourceConfig.NAME.matcher(name).matches()) {
+            return false;
+        }
+        try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
+            return !dev.holdfast.repository.store.Futures.await(repo.store().list("files/" + name + "/", Optional.empty(), 1)).objects().isEmpty();
+        }
+    }
+
     /** Takes a snapshot now; prints what was left out on {@code err} and the result on {@code out}. */
     public static int backup(RepositoryOptions repository, FilesSourceConfig source, boolean json, PrintWriter out, PrintWriter err) {
         AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow());
@@ -77,18 +101,19 @@ public final class FilesCli {
     }
 
     /** Restores a snapshot (or one path of it) into {@code target}. */
-    public static int restore(RepositoryOptions repository, FilesSourceConfig source, String backup, Optional<String> path, Path target,
+    public static int restore(RepositoryOptions repository, String source, String backup, Optional<String> path, Path target,
                               boolean overwrite, boolean json, PrintWriter out, PrintWriter err) {
-        AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow());
+        AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow(() -> new dev.holdfast.error.HoldfastException(
+                dev.holdfast.error.ErrorCode.USAGE, "restore needs the agent's configuration (--config FILE): it holds restore.allowed_targets")));
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
-            FilesRestore.Result r = new FilesRestore(repo, Ambient.random()).restore(new FilesRestore.Options(source.name(), backup, path, target,
+            FilesRestore.Result r = new FilesRestore(repo, Ambient.random()).restore(new FilesRestore.Options(source, backup, path, target,
                     config.restore().allowedTargets(), overwrite), text -> {
                 err.println("holdfast: " + text);
                 err.flush();
             });
             if (json) {
                 ObjectNode n = Json.object();
-                n.put("restored", r.manifest().id()).put("type", "files").put("source", source.name()).put("target", r.target().toString());
+                n.put("restored", r.manifest().id()).put("type", "files").put("source", source).put("target", r.target().toString());
                 n.put("path", path.orElse(null)).put("files", r.files()).put("dirs", r.dirs()).put("symlinks", r.symlinks()).put("tailed", r.tailed())
                         .put("bytes", r.bytes());
                 n.put("owners_applied", r.ownersApplied());
@@ -97,7 +122,7 @@ public final class FilesCli {
                 out.println(n);
             } else {
                 out.printf("restored files snapshot %s of %s%s into %s: %d files, %d directories, %d links, %d tailed files, %s%n", r.manifest().id(),
-                        source.name(), path.map(p -> " (" + p + ")").orElse(""), r.target(), r.files(), r.dirs(), r.symlinks(), r.tailed(),
+                        source, path.map(p -> " (" + p + ")").orElse(""), r.target(), r.files(), r.dirs(), r.symlinks(), r.tailed(),
                         BackupCommand.Progress.size(r.bytes()));
             }
             out.flush();

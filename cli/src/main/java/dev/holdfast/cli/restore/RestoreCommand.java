@@ -135,12 +135,15 @@ public final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GcmWarmUp.startInBackground(); // bulk decryption follows; start compiling the cipher now
-        Optional<dev.holdfast.agent.config.FilesSourceConfig> files = dev.holdfast.cli.files.FilesCli.source(repository, source);
-        if (files.isPresent()) { // a files source: a snapshot, or one path of it (docs/files.md)
+        if (dev.holdfast.cli.files.FilesCli.isFilesSourceForRestore(repository, source)) { // a snapshot, or one path of it (docs/files.md)
             if (target == null) {
                 throw new HoldfastException(ErrorCode.USAGE, "--target DIR is required (the directory to restore into)");
             }
-            return dev.holdfast.cli.files.FilesCli.restore(repository, files.get(), backup, Optional.ofNullable(path), target, overwrite, json,
+            if (dryRun || toTime != null || toLsn != null || toXid != null || toName != null || immediate || !type.equals("base")) {
+                throw new HoldfastException(ErrorCode.USAGE, "a files source is restored with --target, --backup, --path, --overwrite and --json;"
+                        + " --dry-run, --type and the --to-* options are not supported for it");
+            }
+            return dev.holdfast.cli.files.FilesCli.restore(repository, source, backup, Optional.ofNullable(path), target, overwrite, json,
                     spec.commandLine().getOut(), spec.commandLine().getErr());
         }
         if (path != null) {
