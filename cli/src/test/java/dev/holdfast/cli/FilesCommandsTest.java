@@ -57,6 +57,17 @@ class FilesCommandsTest {
         assertFalse(JSON.readTree(again.out()).get("stored").asBoolean());
         assertEquals(0, JSON.readTree(again.out()).get("files_uploaded").asInt());
 
+        Cli list = Cli.run("list", "--config", cfg.toString(), "--source", "app-config", "--json");
+        assertEquals(0, list.status(), list::toString);
+        JsonNode listed = JSON.readTree(list.out()).get("sources").get(0);
+        assertEquals("files", listed.get("type").asText());
+        assertEquals(1, listed.get("snapshots").size(), "the unchanged second run stored nothing");
+        assertEquals(id, listed.get("latest").get("id").asText());
+        assertEquals(1, listed.get("latest").get("excluded").asInt(), list.out()); // server.key (app.bak is excluded by pattern, not reported)
+        Cli human = Cli.run("list", "--config", cfg.toString());
+        assertEquals(0, human.status(), human::toString);
+        assertTrue(human.out().contains("files snapshots of app-config: 1, latest " + id), human.out());
+
         Path target = restoreRoot.resolve("all");
         Cli rs = Cli.run("restore", "--config", cfg.toString(), "--source", "app-config", "--backup", id, "--target", target.toString(), "--json");
         assertEquals(0, rs.status(), rs::toString);

@@ -68,6 +68,39 @@ public final class FilesCli {
         }
     }
 
+    /**
+     * What {@code holdfast list} shows of files source {@code name}: {@code snapshots} (every id, oldest
+     * first, with its stored size), {@code latest} (the newest snapshot's counts) and {@code tailed}
+     * (every tailed file: path, generations, bytes shipped). Blocking.
+     */
+    public static ObjectNode listJson(Repository repo, String name) {
+        ObjectNode n = Json.object();
+        ArrayNode snaps = n.putArray("snapshots");
+        String prefix = dev.holdfast.agent.files.FilesLayout.snapshotsPrefix(name);
+        for (var o : dev.holdfast.repository.store.Futures.await(repo.store().listAll(prefix))) {
+            String id = o.key().value().substring(prefix.length());
+            if (dev.holdfast.agent.files.FilesLayout.isSnapshotId(id)) {
+                snaps.addObject().put("id", id).put("stored_bytes", o.size());
+            }
+        }
+        if (snaps.isEmpty()) {
+            n.putNull("latest");
+        } else {
+            FilesManifest m = new dev.holdfast.agent.files.FilesCatalog(repo).load(name, snaps.get(snaps.size() - 1).get("id").asText());
+            n.putObject("latest").put("id", m.id()).put("host", m.host()).put("started_at", m.startedAt().toString())
+                    .put("finished_at", m.finishedAt().toString()).put("entries", m.entries().size())
+                    .put("files", m.entries().stream().filter(e -> e.type() == dev.holdfast.agent.files.FileEntry.Type.FILE).count())
+                    .put("bytes", m.bytes()).put("excluded", m.excluded().size());
+        }
+        ArrayNode tailed = n.putArray("tailed");
+        for (var gens : new dev.holdfast.agent.files.TailStreams(repo).list(name).values()) {
+            var last = gens.lastEntry().getValue();
+            long bytes = gens.values().stream().mapToLong(g -> g.segments().isEmpty() ? 0 : g.segments().get(g.segments().size() - 1).end()).sum();
+            tailed.addObject().put("path", last.path()).put("generations", gens.size()).put("bytes", bytes);
+        }
+        return n;
+    }
+
     /** Takes a snapshot now; prints what was left out on {@code err} and the result on {@code out}. */
     public static int backup(RepositoryOptions repository, FilesSourceConfig source, boolean json, PrintWriter out, PrintWriter err) {
         AgentConfig config = AgentConfig.load(repository.configFileInUse().orElseThrow());
