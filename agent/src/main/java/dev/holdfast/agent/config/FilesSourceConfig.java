@@ -4,22 +4,33 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A {@code type: files} source. Parsed and validated; this build cannot run it yet.
+ * A {@code type: files} source (docs/files.md).
  *
- * @param name    the source's name
- * @param paths   absolute paths or glob patterns of the files to keep (at least one)
- * @param exclude glob patterns excluded from {@code paths} (secrets, keys); may be empty
- * @param tail    absolute paths or globs of append-only files shipped continuously; may be empty
+ * @param name           the source's name
+ * @param paths          absolute paths or glob patterns of the files to keep (at least one, unless
+ *                       {@code tail} is given); a path without glob characters that is a directory
+ *                       means the directory and everything below it
+ * @param exclude        glob patterns excluded from {@code paths}; may be empty
+ * @param tail           absolute paths or globs of append-only files shipped continuously; may be empty
+ * @param includeSecrets glob patterns of files kept although they look like secrets (by default such
+ *                       files are excluded and reported, docs/files.md); may be empty
  */
-public record FilesSourceConfig(String name, List<String> paths, List<String> exclude, List<String> tail) implements SourceConfig {
+public record FilesSourceConfig(String name, List<String> paths, List<String> exclude, List<String> tail, List<String> includeSecrets)
+        implements SourceConfig {
     public static final String TYPE = "files";
-    static final List<String> KEYS = List.of("name", "type", "paths", "exclude", "tail");
+    static final List<String> KEYS = List.of("name", "type", "paths", "exclude", "tail", "include_secrets");
 
     public FilesSourceConfig {
         Objects.requireNonNull(name, "name");
         paths = List.copyOf(paths);
         exclude = List.copyOf(exclude);
         tail = List.copyOf(tail);
+        includeSecrets = List.copyOf(includeSecrets);
+    }
+
+    /** Without {@code include_secrets}. */
+    public FilesSourceConfig(String name, List<String> paths, List<String> exclude, List<String> tail) {
+        this(name, paths, exclude, tail, List.of());
     }
 
     @Override
@@ -34,17 +45,34 @@ public record FilesSourceConfig(String name, List<String> paths, List<String> ex
         if (paths.isEmpty() && !n.has("tail")) {
             throw n.missing("paths", "a list of absolute paths or glob patterns");
         }
-        for (int i = 0; i < paths.size(); i++) {
-            if (!paths.get(i).startsWith("/")) {
-                throw n.failAt("paths[" + i + "]", "expected " + abs + ", found '" + paths.get(i) + "'");
-            }
-        }
+        absolute(n, "paths", paths, abs);
         List<String> tail = n.stringList("tail", abs);
-        for (int i = 0; i < tail.size(); i++) {
-            if (!tail.get(i).startsWith("/")) {
-                throw n.failAt("tail[" + i + "]", "expected " + abs + ", found '" + tail.get(i) + "'");
+        absolute(n, "tail", tail, abs);
+        List<String> exclude = n.stringList("exclude", "a glob pattern");
+        List<String> include = n.stringList("include_secrets", "a glob pattern");
+        for (String key : List.of("paths", "tail", "exclude", "include_secrets")) {
+            List<String> l = switch (key) {
+                case "paths" -> paths;
+                case "tail" -> tail;
+                case "exclude" -> exclude;
+                default -> include;
+            };
+            for (int i = 0; i < l.size(); i++) {
+                try {
+                    java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + l.get(i));
+                } catch (RuntimeException e) {
+                    throw n.failAt(key + "[" + i + "]", "expected a valid glob pattern, found '" + l.get(i) + "'");
+                }
             }
         }
-        return new FilesSourceConfig(name, paths, n.stringList("exclude", "a glob pattern"), tail);
+        return new FilesSourceConfig(name, paths, exclude, tail, include);
+    }
+
+    private static void absolute(ConfigNode n, String key, List<String> l, String abs) {
+        for (int i = 0; i < l.size(); i++) {
+            if (!l.get(i).startsWith("/")) {
+                throw n.failAt(key + "[" + i + "]", "expected " + abs + ", found '" + l.get(i) + "'");
+            }
+        }
     }
 }

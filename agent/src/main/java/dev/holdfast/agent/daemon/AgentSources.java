@@ -1,7 +1,9 @@
 package dev.holdfast.agent.daemon;
 
+import dev.holdfast.agent.config.FilesSourceConfig;
 import dev.holdfast.agent.config.PostgresSourceConfig;
 import dev.holdfast.agent.config.RedisSourceConfig;
+import dev.holdfast.agent.files.FilesSource;
 import dev.holdfast.agent.postgres.PostgresSource;
 import dev.holdfast.agent.redis.RedisSource;
 import java.util.Map;
@@ -17,11 +19,11 @@ public final class AgentSources {
     /**
      * The factories of this build, by {@link AgentSource#type()}.
      *
-     * <p>{@code postgres}: {@link PostgresSource}. {@code redis}: {@link RedisSource}. Other types
-     * are refused as "not supported by this version yet".
+     * <p>{@code postgres}: {@link PostgresSource}; {@code redis}: {@link RedisSource}; {@code files}:
+     * {@link FilesSource}. A source of another type is refused as "not supported by this version yet".
      */
     public static Map<String, SourceFactory> defaults() {
-        return Map.of(PostgresSourceConfig.TYPE, PostgresSource::new,
-                RedisSourceConfig.TYPE, RedisSource::new);
+        return Map.of(PostgresSourceConfig.TYPE, PostgresSource::new, RedisSourceConfig.TYPE, RedisSource::new,
+                FilesSourceConfig.TYPE, FilesSource::new);
     }
 }

@@ -40,7 +40,8 @@ import picocli.CommandLine.Option;
         "The data directory is read by parallel workers and sealed into the repository; the backup is complete",
         "(listed, restorable) once the WAL from its start to its stop is in the repository too, which the running",
         "agent ships. An interrupted backup leaves no manifest and is never used; run it again.",
-        "For a redis source (--source NAME): an RDB snapshot (--type rdb, the default for it): BGSAVE, then the RDB file."})
+        "For a redis source (--source NAME): an RDB snapshot (--type rdb, the default for it): BGSAVE, then the RDB file.",
+        "For a files source (type: files), takes a snapshot of its files now (docs/files.md)."})
 public final class BackupCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
@@ -85,6 +86,10 @@ public final class BackupCommand implements Callable<Integer> {
                     return RedisBackupCommand.run(repository, redis, type, json, spec.commandLine().getOut());
                 }
             }
+        }
+        Optional<dev.holdfast.agent.config.FilesSourceConfig> files = dev.holdfast.cli.files.FilesCli.source(repository, source);
+        if (files.isPresent()) { // a files source: a snapshot (docs/files.md)
+            return dev.holdfast.cli.files.FilesCli.backup(repository, files.get(), json, spec.commandLine().getOut(), spec.commandLine().getErr());
         }
         BackupType t = switch (type) {
             case "full" -> BackupType.FULL;

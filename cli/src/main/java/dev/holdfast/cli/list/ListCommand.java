@@ -96,6 +96,7 @@ public final class ListCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Row> rows = new ArrayList<>();
+        Map<String, ObjectNode> filesInfo = new TreeMap<>();
         try (Repository repo = repository.open(Ambient.clock(), Ambient.random())) {
             // source -> system id -> objects, from one listing of wal/ (or wal/<source>/)
             Map<String, Map<String, List<ObjectInfo>>> found = new TreeMap<>();
@@ -150,6 +151,11 @@ public final class ListCommand implements Callable<Integer> {
                     rows.add(new Row(name, types.getOrDefault(name, "postgres"), systemId, ix, backups, reach));
                 }
             }
+            for (Row r : rows) { // files sources: snapshots and tailed files (docs/files.md)
+                if ("files".equals(r.type())) {
+                    filesInfo.put(r.source(), dev.holdfast.cli.files.FilesCli.listJson(repo, r.source()));
+                }
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -161,11 +167,24 @@ public final class ListCommand implements Callable<Integer> {
                 if (redis.containsKey(r.source())) {
                     redis.get(r.source()).toJson(n);
                 }
+                if (filesInfo.containsKey(r.source())) {
+                    n.setAll(filesInfo.get(r.source()));
+                }
             });
             Json.print(out, root);
         } else {
             printTable(out, rows);
             redis.values().forEach(l -> l.print(out));
+            filesInfo.forEach((name, n) -> {
+                out.println();
+                JsonNode latest = n.get("latest");
+                out.println("files snapshots of " + name + ": " + n.get("snapshots").size() + (latest.isNull() ? ""
+                        : ", latest " + latest.get("id").asText() + " (" + latest.get("entries").asLong() + " entries, "
+                        + latest.get("files").asLong() + " files, " + latest.get("bytes").asLong() + " bytes, "
+                        + latest.get("excluded").asLong() + " left out)"));
+                n.get("tailed").forEach(t -> out.println("tailed " + t.get("path").asText() + ": " + t.get("generations").asLong()
+                        + " generation(s), " + t.get("bytes").asLong() + " bytes"));
+            });
         }
         return 0;
     }

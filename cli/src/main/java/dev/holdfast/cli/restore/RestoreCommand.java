@@ -47,7 +47,9 @@ import picocli.CommandLine.Option;
         "Without a target option, recovery runs to the end of the WAL in the repository. Every file's checksum is",
         "verified; global/pg_control is written last, so a restore that fails half way cannot be started.",
         "The files belong to the user running the command: run it as the PostgreSQL user (or chown afterwards).",
-        "For a redis source: rebuilds DIR/appendonlydir from the AOF (latest, or --to-time T), or with --type rdb writes DIR/dump.rdb."})
+        "For a redis source: rebuilds DIR/appendonlydir from the AOF (latest, or --to-time T), or with --type rdb writes DIR/dump.rdb.",
+        "For a files source (type: files): restores a snapshot (--backup ID or latest), or one --path of it, into --target",
+        "(docs/files.md)."})
 public final class RestoreCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repository;
@@ -122,6 +124,10 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--verify-sha256", description = "Also compare every file's SHA-256 (CRC32C and the repository's authentication are always checked).")
     boolean verifySha256;
 
+    @Option(names = "--path", paramLabel = "PATH",
+            description = "For a files source: restore only this absolute path of the snapshot (a file, or a directory and everything below it).")
+    String path;
+
     @Option(names = "--json", description = "Print the plan or result as JSON.")
     boolean json;
 
@@ -141,6 +147,20 @@ public final class RestoreCommand implements Callable<Integer> {
                 }
                 return RedisRestoreCommand.run(repository, cfg, source, type, backup, target, toTime, overwrite, json, spec.commandLine().getOut());
             }
+        }
+        if (dev.holdfast.cli.files.FilesCli.isFilesSourceForRestore(repository, source)) { // a snapshot, or one path of it (docs/files.md)
+            if (target == null) {
+                throw new HoldfastException(ErrorCode.USAGE, "--target DIR is required (the directory to restore into)");
+            }
+            if (dryRun || toTime != null || toLsn != null || toXid != null || toName != null || immediate || !type.equals("base")) {
+                throw new HoldfastException(ErrorCode.USAGE, "a files source is restored with --target, --backup, --path, --overwrite and --json;"
+                        + " --dry-run, --type and the --to-* options are not supported for it");
+            }
+            return dev.holdfast.cli.files.FilesCli.restore(repository, source, backup, Optional.ofNullable(path), target, overwrite, json,
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+        if (path != null) {
+            throw new HoldfastException(ErrorCode.USAGE, "--path goes with a files source (type: files)");
         }
         if (type.equals("logical")) {
             return logical();

@@ -44,6 +44,19 @@ public final class DataKey {
         return Hkdf.sha256(key, salt, info, 32);
     }
 
+    /**
+     * A purpose key: HKDF-SHA256 of this data key with no salt and info
+     * {@code "holdfast/v1/" + purpose} followed by the repository id (docs/format.md, "Files":
+     * the content-id key). Distinct purposes give independent keys; none of them is an object key.
+     */
+    public byte[] purposeKey(String purpose, byte[] repositoryId) {
+        byte[] p = ("holdfast/v1/" + purpose).getBytes(StandardCharsets.US_ASCII);
+        byte[] info = new byte[p.length + repositoryId.length];
+        System.arraycopy(p, 0, info, 0, p.length);
+        System.arraycopy(repositoryId, 0, info, p.length, repositoryId.length);
+        return Hkdf.sha256(key, null, info, 32);
+    }
+
     byte[] rawBytes() {
         return key;
     }
