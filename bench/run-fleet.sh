@@ -11,7 +11,7 @@
 # latency, RSS and CPU. Exits 0 after printing; it never asserts a timing.
 #
 # Environment: CONTROLLER_HEAP (default 768m), CONTROLLER_GC (default G1; Serial, Parallel, ...),
-# CONTROLLER_JAVA_OPTS (more flags), SIM_HEAP (default 1g per 1000 agents, at least 2g),
+# CONTROLLER_JAVA_OPTS (more flags), SIM_HEAP (default 512m per 1000 agents, at least 2g),
 # FLEET_TIMEOUT (default 3600 s, a backstop).
 set -euo pipefail
 
@@ -36,9 +36,9 @@ log() { printf '[run-fleet] %s\n' "$*" >&2; }
 
 CONTROLLER_HEAP="${CONTROLLER_HEAP:-768m}"
 CONTROLLER_GC="${CONTROLLER_GC:-G1}"
-sim_gb=$(( (agents + 999) / 1000 ))
-(( sim_gb < 2 )) && sim_gb=2
-SIM_HEAP="${SIM_HEAP:-${sim_gb}g}"
+sim_mb=$(( agents / 2 ))
+(( sim_mb < 2048 )) && sim_mb=2048
+SIM_HEAP="${SIM_HEAP:-${sim_mb}m}"
 FLEET_TIMEOUT="${FLEET_TIMEOUT:-3600}"
 
 if (( build )); then
@@ -107,7 +107,7 @@ done
 log "controller pid $CONTROLLER_PID at $url (data dir $TMP/data); java: $(java -version 2>&1 | head -1)"
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-timeout "$FLEET_TIMEOUT" java -Xms"$SIM_HEAP" -Xmx"$SIM_HEAP" -Dclk.tck="$(getconf CLK_TCK)" \
+timeout "$FLEET_TIMEOUT" java -Xmx"$SIM_HEAP" -Dclk.tck="$(getconf CLK_TCK)" \
     -cp "$HERE/target/classes:$HERE/target/lib/*" dev.holdfast.bench.FleetSimulation \
     --controller "$url" --ca "$TMP/data/ca/ca.crt" --admin-token-file "$TMP/data/admin.token" \
     --controller-pid "$CONTROLLER_PID" --agents "$agents" "$@" &

@@ -134,8 +134,10 @@ public final class FleetSimulation {
             int eq = k.indexOf('=');
             if (eq > 0) {
                 o.put(k.substring(0, eq), k.substring(eq + 1));
-            } else {
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
                 o.put(k, args[++i]);
+            } else {
+                o.put(k, "true"); // a flag
             }
         }
         FleetSimulation s = new FleetSimulation(o);
@@ -278,7 +280,8 @@ public final class FleetSimulation {
         Map<String, Double> m2 = scrape();
         long rssEnd = sampler.status("VmRSS");
         long hwm = sampler.status("VmHWM");
-        String histogram = opts.containsKey("histogram") ? sampler.classHistogram(Integer.parseInt(opt("histogram", "25"))) : "";
+        String histogram = opts.containsKey("histogram") ? sampler.classHistogram(opt("histogram", "25").equals("true") ? 25 : Integer.parseInt(opt("histogram", "25"))) : "";
+        String nmt = opts.containsKey("nmt") ? sampler.jcmd("VM.native_memory summary") : "";
 
         // 5. Stop the fleet.
         stopping = true;
@@ -335,6 +338,11 @@ public final class FleetSimulation {
         if (!histogram.isEmpty()) {
             System.out.println("\ncontroller class histogram (top, jcmd GC.class_histogram) at the end:");
             System.out.println(histogram);
+        }
+        if (!nmt.isEmpty()) {
+            System.out.println("\ncontroller native memory (jcmd VM.native_memory summary; needs -XX:NativeMemoryTracking=summary):");
+            System.out.println(nmt.lines().filter(l -> l.startsWith("Total") || l.startsWith("-")
+).reduce("", (a, b) -> a + b + "\n"));
         }
         System.out.flush();
     }
@@ -746,9 +754,11 @@ public final class FleetSimulation {
             return jcmd("GC.class_histogram").lines().limit(top + 3L).reduce("", (a, b) -> a + b + "\n");
         }
 
-        private String jcmd(String command) {
+        String jcmd(String command) {
             try {
-                Process p = new ProcessBuilder("jcmd", Long.toString(pid), command).redirectErrorStream(true).start();
+                List<String> cmd = new ArrayList<>(List.of("jcmd", Long.toString(pid)));
+                cmd.addAll(Arrays.asList(command.split(" ")));
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 String out;
                 try (InputStream in = p.getInputStream()) {
                     out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
