@@ -10,7 +10,7 @@
 # heartbeating every 10 s. Prints the controller's heartbeat handling quantiles, job dispatch
 # latency, RSS and CPU. Exits 0 after printing; it never asserts a timing.
 #
-# Environment: CONTROLLER_HEAP (default 768m), CONTROLLER_GC (default G1; Serial, Parallel, ...),
+# Environment: CONTROLLER_HEAP (default 512m), CONTROLLER_GC (default G1; Serial, Parallel, ...),
 # CONTROLLER_JAVA_OPTS (more flags), SIM_HEAP (default 512m per 1000 agents, at least 2g),
 # FLEET_TIMEOUT (default 3600 s, a backstop).
 set -euo pipefail
@@ -34,7 +34,7 @@ done
 
 log() { printf '[run-fleet] %s\n' "$*" >&2; }
 
-CONTROLLER_HEAP="${CONTROLLER_HEAP:-768m}"
+CONTROLLER_HEAP="${CONTROLLER_HEAP:-512m}"
 CONTROLLER_GC="${CONTROLLER_GC:-G1}"
 sim_mb=$(( agents / 2 ))
 (( sim_mb < 2048 )) && sim_mb=2048
@@ -73,7 +73,7 @@ cleanup() {
         wait "$CONTROLLER_PID" 2>/dev/null || true
     fi
     if (( keep )); then
-        log "kept $TMP (controller.log, gc.log, data/)"
+        log "kept $TMP (controller.log, gc.log, simulator-gc.log, data/)"
     else
         rm -rf -- "$TMP"
     fi
@@ -107,7 +107,7 @@ done
 log "controller pid $CONTROLLER_PID at $url (data dir $TMP/data); java: $(java -version 2>&1 | head -1)"
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-timeout "$FLEET_TIMEOUT" java -Xmx"$SIM_HEAP" -Dclk.tck="$(getconf CLK_TCK)" \
+timeout "$FLEET_TIMEOUT" java -Xmx"$SIM_HEAP" -Xlog:gc:file="$TMP/simulator-gc.log" -Dclk.tck="$(getconf CLK_TCK)" \
     -cp "$HERE/target/classes:$HERE/target/lib/*" dev.holdfast.bench.FleetSimulation \
     --controller "$url" --ca "$TMP/data/ca/ca.crt" --admin-token-file "$TMP/data/admin.token" \
     --controller-pid "$CONTROLLER_PID" --agents "$agents" "$@" &

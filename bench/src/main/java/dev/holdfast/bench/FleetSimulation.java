@@ -266,13 +266,19 @@ public final class FleetSimulation {
             SimAgent a = agents.get(order.get(j % n));
             posts.add(requestBackup(a.host));
         }
-        await(Future.join(posts), 120);
+        try {
+            await(Future.join(posts), 120);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log("%d of %d POST /api/v1/backups still unanswered after 120 s (reported as such)",
+                    posts.stream().filter(f -> !f.isComplete()).count(), posts.size());
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (dispatchNanos.size() < jobs && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
         ProcSampler.Cpu d1 = sampler.cpu();
         long postFailures = posts.stream().filter(Future::failed).count();
+        long postPending = posts.stream().filter(f -> !f.isComplete()).count();
         if (postFailures > 0) {
             log("%d POST /api/v1/backups failed, the first: %s", postFailures,
                     posts.stream().filter(Future::failed).findFirst().map(f -> String.valueOf(f.cause())).orElse(""));
@@ -322,8 +328,8 @@ public final class FleetSimulation {
                 sec(hbCount > 0 ? hbSum / hbCount : null)));
         row(r, "dispatch POST -> JobRequest", String.format(Locale.ROOT, "p50 %s  p99 %s  max %s  (%d of %d received)", ms(pct(disp, 50)),
                 ms(pct(disp, 99)), ms(disp.length == 0 ? 0 : disp[disp.length - 1]), disp.length, jobs));
-        row(r, "POST /api/v1/backups answer", String.format(Locale.ROOT, "p50 %s  p99 %s  (%d failed)", ms(pct(post, 50)), ms(pct(post, 99)),
-                postFailures));
+        row(r, "POST /api/v1/backups answer", String.format(Locale.ROOT, "p50 %s  p99 %s  (%d failed, %d unanswered)", ms(pct(post, 50)),
+                ms(pct(post, 99)), postFailures, postPending));
         row(r, "controller RSS", String.format(Locale.ROOT, "idle %s, after enrolment %s, all connected %s, window peak %s, end %s",
                 mib(rssIdle), mib(rssAfterEnrol), mib(rssConnected), mib(rssWindowPeak), mib(rssEnd)));
         row(r, "controller peak RSS (VmHWM)", mib(hwm));
