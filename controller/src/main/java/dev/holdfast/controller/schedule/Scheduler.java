@@ -259,20 +259,31 @@ public final class Scheduler {
 
     /** Runs {@code step} on each slot in turn; one slot's failure is logged and does not stop the others. */
     private Future<Void> each(List<Slot> slots, int i, java.util.function.Function<Slot, Future<Void>> step) {
+        Promise<Void> done = Promise.promise();
+        next(slots, i, step, done);
+        return done.future();
+    }
+
+    /**
+     * One slot, then the next on a fresh stack, and {@code done} completed once after the last: a
+     * promise per slot completing the previous slot's would recurse as deep as there are slots when
+     * the last one completes (a StackOverflowError, and a tick that never completes, at about
+     * 10,000 sources in the fleet simulation).
+     */
+    private void next(List<Slot> slots, int i, java.util.function.Function<Slot, Future<Void>> step, Promise<Void> done) {
         if (i == slots.size()) {
-            return Future.succeededFuture();
+            done.complete();
+            return;
         }
         Slot slot = slots.get(i);
-        Promise<Void> done = Promise.promise();
         step.apply(slot).onComplete(ar -> {
             if (ar.failed()) {
                 LOG.log(Level.WARNING, "schedule " + slot.key + " slot " + slot.due + " not settled, retried next tick: "
                         + ar.cause().getMessage());
             }
             // A fresh stack per slot: with many slots and synchronously completed futures the chain would otherwise recurse.
-            context.runOnContext(v -> each(slots, i + 1, step).onComplete(done));
+            context.runOnContext(v -> next(slots, i + 1, step, done));
         });
-        return done.future();
     }
 
     /** Decides one due slot: nothing (not new, or another scheduler won), a skip, or a queued job. */
