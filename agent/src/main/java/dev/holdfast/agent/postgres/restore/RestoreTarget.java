@@ -78,27 +78,39 @@ public record RestoreTarget(Path path, boolean exists, boolean nonEmpty) {
             return;
         }
         try {
-            Files.walkFileTree(path, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                    if (exc != null) {
-                        throw exc;
-                    }
-                    if (!dir.equals(path)) {
-                        Files.delete(dir);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            deleteTree(path, true);
         } catch (IOException e) {
             throw new HoldfastException(ErrorCode.IO_ERROR, "cannot empty restore target " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Deletes a tree without following any symbolic link (a link is removed, never its target);
+     * {@code keepRoot}: the root directory itself stays (emptied). Nothing happens when
+     * {@code root} does not exist.
+     */
+    public static void deleteTree(Path root, boolean keepRoot) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                if (exc != null) {
+                    throw exc;
+                }
+                if (!keepRoot || !dir.equals(root)) {
+                    Files.delete(dir);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     /** The real path of the longest existing prefix, with the rest appended. */
