@@ -104,7 +104,8 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
                          Retention retention, RestorePolicy restore) {
         public Policy {
             sources = List.copyOf(sources);
-            schedules = Map.copyOf(schedules);
+            // In file order (the API lists them so); Map.copyOf would scramble it.
+            schedules = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(schedules));
         }
     }
 
