@@ -276,4 +276,34 @@ class TailShipperTest {
             assertArrayEquals(gen1.toByteArray(), Files.readAllBytes(restored("t", log).resolveSibling("app.log.gen-00000001")));
         }
     }
+
+    @Test
+    void aSegmentCoveredByALongerOneFromTheSameOffsetDoesNotBreakARestore() throws Exception {
+        // what an agent without the reload left behind: [a,b) landed though reported failed, then [a,c)
+        Path logs = Files.createDirectories(dir.resolve("logs"));
+        Path log = logs.resolve("app.log");
+        FilesSourceConfig c = new FilesSourceConfig("logs", List.of(), List.of(), List.of(log.toString()));
+        try (FilesFixture f = new FilesFixture(dir)) {
+            ByteArrayOutputStream gen1 = new ByteArrayOutputStream();
+            try (TailShipper s = new TailShipper(f.repository, c, Clock.systemUTC(), m -> { });
+                 OutputStream w = Files.newOutputStream(log, StandardOpenOption.CREATE_NEW, StandardOpenOption.APPEND)) {
+                append(w, "first\n", gen1);
+                s.tick();
+                append(w, "second\n", gen1);
+                append(w, "third\n", gen1);
+                s.tick(); // [6, 19)
+                String pathId = new ContentIds(f.repository).pathId(log.toString());
+                ObjectKey key = FilesLayout.tailSegment("logs", pathId, 1, 6, 13);
+                ByteArrayOutputStream sealed = new ByteArrayOutputStream();
+                try (var out = new dev.holdfast.repository.seal.SealingOutputStream(sealed, f.repository.newCodec(key, false))) {
+                    out.write(bytes("second\n"));
+                }
+                dev.holdfast.repository.store.Futures.await(f.store.create(key, ByteBuffer.wrap(sealed.toByteArray()), PutOptions.DEFAULT));
+                append(w, "fourth\n", gen1);
+                s.tick();
+            }
+            restore(f.repository, "t");
+            assertArrayEquals(gen1.toByteArray(), Files.readAllBytes(restored("t", log)));
+        }
+    }
 }
