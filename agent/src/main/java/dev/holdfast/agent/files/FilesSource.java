@@ -64,6 +64,7 @@ public final class FilesSource implements AgentSource {
     private final java.util.concurrent.CountDownLatch stopSignal = new java.util.concurrent.CountDownLatch(1);
     private volatile long tailBytes;
     private volatile String tailError;
+    private volatile String tailNotice;
     private volatile String state = "starting";
     private volatile String lastSnapshot;
     private volatile String lastSnapshotAt;
@@ -149,7 +150,8 @@ public final class FilesSource implements AgentSource {
         return new JsonObject().put("state", state).put("last_snapshot", lastSnapshot).put("last_snapshot_at", lastSnapshotAt)
                 .put("snapshots_stored", stored).put("snapshots_unchanged", unchanged).put("secrets_excluded", secretsExcluded)
                 .put("watched_directories", watched.size()).put("last_error", lastError)
-                .put("tail_bytes_shipped", tailBytes).put("tail_error", tailError);
+                .put("tail_bytes_shipped", tailBytes).put("tail_error", tailError)
+                .put("tail_notice", tailNotice);
     }
 
     private void loop() {
@@ -224,9 +226,11 @@ public final class FilesSource implements AgentSource {
                     tailBytes = shipper.bytesShipped();
                     tailError = null;
                 } catch (IOException | RuntimeException e) {
+                    tailBytes = shipper.bytesShipped(); // the other files were shipped
                     tailError = e.getMessage();
                     log.error("files_tail_failed", "error", String.valueOf(e.getMessage()));
                 }
+                tailNotice = shipper.lastNotice();
                 if (!running) {
                     break;
                 }

@@ -19,7 +19,10 @@ import java.util.TreeMap;
 /** Reads the tailed files of a source from the repository (docs/format.md, "Files", tail). Blocking. */
 public final class TailStreams {
     /**
-     * One generation of a tailed file: its meta and its segments in order.
+     * One generation of a tailed file: its meta and its segments in order. A segment covered by
+     * others (written by an agent that retried an upload that had landed, before such retries
+     * resumed after the landed segment: {@code [a,b)} beside {@code [a,c)}, c &gt; b) is left out:
+     * the same inode at the same offsets, the same bytes.
      *
      * @param reason {@code new}, {@code rotated} (the path now names another file), {@code truncated}
      *               (copytruncate: the file shrank), {@code resumed-elsewhere} (the file changed while
@@ -69,12 +72,28 @@ public final class TailStreams {
         for (var p : metas.entrySet()) {
             for (int gen : p.getValue().keySet()) {
                 List<FilesLayout.TailName> l = new ArrayList<>(segs.getOrDefault(p.getKey(), new TreeMap<>()).getOrDefault(gen, List.of()));
-                l.sort(java.util.Comparator.comparingLong(FilesLayout.TailName::start));
+                l.sort(java.util.Comparator.comparingLong(FilesLayout.TailName::start)
+                        .thenComparing(java.util.Comparator.comparingLong(FilesLayout.TailName::end).reversed()));
+                l = withoutCovered(l);
                 JsonObject meta = meta(source, p.getKey(), gen);
                 out.computeIfAbsent(p.getKey(), k -> new TreeMap<>()).put(gen, new Generation(source, meta.getString("path"), p.getKey(), gen,
                         meta.getLong("inode", 0L), Integer.parseInt(meta.getString("mode", "0640"), 8), Instant.parse(meta.getString("started_at")),
                         meta.getString("reason"), List.copyOf(l)));
             }
+        }
+        return out;
+    }
+
+    /** Segments sorted by start (then longest first) without those inside the bytes before them. */
+    static List<FilesLayout.TailName> withoutCovered(List<FilesLayout.TailName> sorted) {
+        List<FilesLayout.TailName> out = new ArrayList<>();
+        long end = 0;
+        for (FilesLayout.TailName s : sorted) {
+            if (s.end() <= end) {
+                continue;
+            }
+            out.add(s);
+            end = s.end();
         }
         return out;
     }
