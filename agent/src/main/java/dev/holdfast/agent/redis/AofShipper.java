@@ -216,9 +216,10 @@ public final class AofShipper {
     }
 
     /**
-     * Before leaving the current epoch: ships what is still on disk of its incr files that the new
-     * manifest no longer lists (history files Redis has not deleted yet, complete), and says whether
-     * AOF may be lost: the last incr file the epoch followed is neither listed nor on disk.
+     * Before leaving the current epoch: ships every incr file of it to its current size (the held
+     * ones, complete when the new manifest no longer lists them; and the one the rewrite opened,
+     * still listed, which the old epoch needs for a restore to a time before the new base), and says
+     * whether AOF may be lost: the last incr file the epoch followed is neither listed nor on disk.
      */
     private boolean finishOld(Path aofDir, AofManifest next, long[] counts) throws IOException {
         if (forceNewEpoch) {
@@ -231,26 +232,28 @@ public final class AofShipper {
         if (!shipped.isEmpty()) {
             followed = Math.max(followed, shipped.lastKey());
         }
-        // Files the new manifest no longer lists are complete (Redis writes only to the last incr
-        // file, which the rewrite replaced): ship their rest, from the held descriptor if deleted.
         boolean followedComplete = next.incr(followed).isPresent();
         for (long seq : new ArrayList<>(open.keySet())) {
-            if (next.incr(seq).isEmpty()) {
-                shipFrom(open.get(seq), current.incrFile(seq), seq, counts);
-                if (seq == followed) {
-                    followedComplete = true;
-                }
+            shipFrom(open.get(seq), current.incrFile(seq), seq, counts); // from the held descriptor if deleted
+            if (seq == followed) {
+                followedComplete = true;
             }
         }
-        if (followed < 0 || followedComplete) {
-            return false;
-        }
-        Path f = aofDir.resolve(current.incrFile(followed));
-        if (Files.exists(f)) {
+        if (followed >= 0 && !followedComplete) {
+            Path f = aofDir.resolve(current.incrFile(followed));
+            if (!Files.exists(f)) {
+                return true;
+            }
             ship(aofDir, new AofManifest.Entry(current.incrFile(followed), followed, 'i'), counts);
-            return false;
         }
-        return true;
+        // The incr files the new manifest lists after the followed one were opened by the rewrite (or
+        // after it): they continue this epoch's AOF up to now.
+        for (AofManifest.Entry e : next.incrs()) {
+            if (e.seq() > followed && !open.containsKey(e.seq()) && e.file().equals(current.incrFile(e.seq()))) {
+                ship(aofDir, e, counts);
+            }
+        }
+        return forceNewEpoch;
     }
 
     /** Uploads the base, then the descriptor; false when the base vanished before it could be opened. */

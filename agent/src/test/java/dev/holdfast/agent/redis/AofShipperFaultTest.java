@@ -77,4 +77,68 @@ class AofShipperFaultTest {
             }
         }
     }
+
+    /**
+     * Commands written while a rewrite runs go to the incr file the rewrite opened, which the new
+     * manifest still lists: the old epoch must hold them up to the switch, or a restore to a time
+     * before the new base misses them.
+     */
+    @Test
+    void theIncrFileOpenedByARewriteIsFinishedInTheOldEpoch() throws Exception {
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        EventLog log = new EventLog(System.out, Clock.systemUTC(), AgentConfig.LogLevel.INFO, false);
+        try (RedisProcess redis = RedisProcess.start(tmp.resolve("redis"));
+             Repository repo = Repository.open(loc.openStore(Clock.systemUTC()), KeyFile.load(loc.keyFile()), Clock.systemUTC(), new SecureRandom())) {
+            AofShipper shipper = new AofShipper(repo, "cache", redis.dir, Clock.systemUTC(), log);
+            shipper.resume();
+            for (int i = 0; i < 300; i++) {
+                redis.call("SET", "k" + i, "v" + i);
+            }
+            shipper.tick();
+            String base1 = AofShippingTest.baseFile(redis);
+            redis.call("CONFIG", "SET", "rdb-key-save-delay", "15000"); // microseconds per key: the rewrite takes ~4.5 s
+            redis.call("BGREWRITEAOF");
+            long t0 = redis.timeSeconds();
+            RedisProcess.poll(Duration.ofSeconds(5), () -> {
+                try {
+                    return redis.timeSeconds() > t0;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            redis.call("SET", "during", "1");
+            redis.call("INCR", "counter");
+            long t = redis.timeSeconds();
+            String atT = redis.digest();
+            RedisProcess.poll(Duration.ofSeconds(5), () -> {
+                try {
+                    return redis.timeSeconds() > t;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            assertTrue(redis.info("persistence").contains("aof_rewrite_in_progress:1"), "the rewrite must still run");
+            redis.call("SET", "later", "2");
+            RedisProcess.poll(Duration.ofSeconds(60), () -> {
+                try {
+                    return !AofShippingTest.baseFile(redis).equals(base1) && redis.info("persistence").contains("aof_rewrite_in_progress:0");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            redis.call("CONFIG", "SET", "rdb-key-save-delay", "0");
+            AofShipper.Tick switched = shipper.tick();
+            assertTrue(switched.newEpoch());
+            assertTrue(!switched.gap());
+            shipper.tick();
+            shipper.closeAll();
+            AofRestore.Result r = new AofRestore(repo, new SecureRandom()).restore(new AofRestore.Options("cache", tmp.resolve("restore/t"),
+                    List.of(tmp.resolve("restore")), false, Optional.of(java.time.Instant.ofEpochSecond(t))));
+            assertEquals(1, r.epoch());
+            assertTrue(r.cut());
+            try (RedisProcess restored = RedisProcess.start(tmp.resolve("restore/t"))) {
+                assertEquals(atT, restored.digest());
+            }
+        }
+    }
 }
