@@ -141,4 +141,58 @@ class AofShipperFaultTest {
             }
         }
     }
+
+    /**
+     * After a crash Redis may rewrite an incr file's tail (aof-load-truncated, then new commands) to
+     * a size past the stored end: the bytes before the stored end differ, so appending would mix two
+     * histories. The shipper starts a new epoch with gap_before instead, also after a restart (it
+     * reads the stored tail back from the repository).
+     */
+    @Test
+    void anIncrFileThatNoLongerHoldsTheStoredBytesStartsANewEpoch() throws Exception {
+        diverges(false);
+        diverges(true);
+    }
+
+    private void diverges(boolean restart) throws Exception {
+        Path root = tmp.resolve("case-" + restart);
+        RepositoryLocation loc = TestAgent.repository(root);
+        EventLog log = new EventLog(System.out, Clock.systemUTC(), AgentConfig.LogLevel.INFO, false);
+        Path aof = root.resolve("redis/appendonlydir");
+        java.nio.file.Files.createDirectories(aof);
+        java.nio.file.Files.writeString(aof.resolve("appendonly.aof.1.base.rdb"), "REDIS0011 base");
+        java.nio.file.Files.writeString(aof.resolve("appendonly.aof.manifest"), AofManifest.render(
+                new AofManifest.Entry("appendonly.aof.1.base.rdb", 1, 'b'), List.of(new AofManifest.Entry("appendonly.aof.1.incr.aof", 1, 'i'))));
+        Path incr = aof.resolve("appendonly.aof.1.incr.aof");
+        String a = AofScannerTest.cmd("SET", "a", "1");
+        String b = AofScannerTest.cmd("SET", "b", "2");
+        String x = AofScannerTest.cmd("SET", "b", "X");
+        java.nio.file.Files.writeString(incr, a);
+        try (Repository repo = Repository.open(loc.openStore(Clock.systemUTC()), KeyFile.load(loc.keyFile()), Clock.systemUTC(), new SecureRandom())) {
+            AofShipper shipper = new AofShipper(repo, "cache", root.resolve("redis"), Clock.systemUTC(), log);
+            shipper.resume();
+            assertTrue(shipper.tick().newEpoch());
+            assertEquals(1, shipper.epoch().orElseThrow().epoch());
+            java.nio.file.Files.writeString(incr, b, java.nio.file.StandardOpenOption.APPEND); // appended: same epoch
+            assertTrue(!shipper.tick().newEpoch());
+            if (restart) {
+                shipper.closeAll();
+                shipper = new AofShipper(repo, "cache", root.resolve("redis"), Clock.systemUTC(), log);
+                shipper.resume();
+            }
+            // the same length as stored but other bytes, then more: diverged
+            java.nio.file.Files.writeString(incr, a + x + b);
+            shipper.tick();
+            AofShipper.Tick t = shipper.tick();
+            assertTrue(t.newEpoch());
+            assertTrue(t.gap());
+            assertEquals(2, shipper.epoch().orElseThrow().epoch());
+            assertTrue(shipper.epoch().orElseThrow().gapBefore());
+            shipper.closeAll();
+            AofRestore.Result r = new AofRestore(repo, new SecureRandom()).restore(new AofRestore.Options("cache",
+                    root.resolve("restore/x"), List.of(root.resolve("restore")), false, Optional.empty()));
+            assertEquals(2, r.epoch());
+            assertEquals(a + x + b, java.nio.file.Files.readString(root.resolve("restore/x/appendonlydir/appendonly.aof.1.incr.aof")));
+        }
+    }
 }
