@@ -197,6 +197,14 @@ class RedisProcessTest {
                 "--to-time", Instant.ofEpochSecond(t1).toString(), "--json");
         assertEquals(0, r2.status(), r2::toString);
         assertTrue(JSON.readTree(r2.out()).path("cut").asBoolean(), r2::toString);
+        assertTrue(JSON.readTree(r2.out()).path("complete").asBoolean(), r2::toString);
+        assertTrue(JSON.readTree(r1.out()).path("complete").asBoolean(), r1::toString);
+        // a time the stored AOF does not reach: restored, but said so
+        Cli late = Cli.run("restore", "--config", cfg.toString(), "--source", "cache", "--target", dir.resolve("restore/late").toString(),
+                "--to-time", Instant.now().plusSeconds(3600).toString(), "--json");
+        assertEquals(0, late.status(), late::toString);
+        assertTrue(!JSON.readTree(late.out()).path("complete").asBoolean(true), late::toString);
+        assertTrue(JSON.readTree(late.out()).path("warning").asText().contains("does not reach"), late::toString);
         check("redis-check-aof", dir.resolve("restore/t1/appendonlydir/appendonly.aof.manifest"), "is valid");
         assertEquals(d1, digestOf(dir.resolve("restore/t1")));
 

@@ -43,8 +43,34 @@ public record RedisSourceConfig(String name, String uri, Path dir, Duration aofI
         if (!uri.startsWith("redis://") && !uri.startsWith("rediss://")) {
             throw n.invalid("uri", "a redis:// or rediss:// URI");
         }
+        try {
+            checkUri(name, uri);
+        } catch (dev.holdfast.error.HoldfastException e) {
+            throw n.failAt("uri", e.getMessage());
+        }
         return new RedisSourceConfig(name, uri, n.absolutePath("dir"),
                 n.duration("aof_interval", MIN_AOF_INTERVAL, MAX_AOF_INTERVAL, DEFAULT_AOF_INTERVAL));
+    }
+
+    /**
+     * Parses {@code uri} as the Redis client does. Its parser's messages quote the whole URI (the
+     * password too), so a failure is rethrown with the URI redacted and no cause attached.
+     */
+    public static io.lettuce.core.RedisURI checkUri(String source, String uri) {
+        try {
+            return io.lettuce.core.RedisURI.create(uri);
+        } catch (RuntimeException e) {
+            throw new dev.holdfast.error.HoldfastException(dev.holdfast.error.ErrorCode.CONFIG_INVALID, "uri of source " + source
+                    + " is not a valid redis:// URI (" + shown(uri) + "); characters such as ^ { } | \" < > and space in the password"
+                    + " must be percent-encoded");
+        }
+    }
+
+    /** The URI with everything between "://" and the last '@' hidden (Redact.uri stops at a space). */
+    private static String shown(String uri) {
+        int at = uri.lastIndexOf('@');
+        int scheme = uri.indexOf("://");
+        return Redact.uri(at < 0 || scheme < 0 || at < scheme ? uri : uri.substring(0, scheme + 3) + "****" + uri.substring(at));
     }
 
     @Override

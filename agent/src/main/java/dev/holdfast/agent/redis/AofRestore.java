@@ -58,10 +58,13 @@ public final class AofRestore {
      * @param cut           whether commands later than the time were dropped
      * @param partialTail   whether an incomplete last command (or transaction) was dropped
      * @param hole          whether stored ranges lie beyond a hole in an incr file's chain (they cannot be used:
-     *                      the restore ends at the hole)
+     *                      the restore ends at the hole, no later incr file is replayed)
+     * @param holeAt        where the restore ended at a hole ({@code <incr file> at byte N})
+     * @param complete      false when the restored state may be older than asked: it ends at a hole, or
+     *                      (with a time) nothing was cut and the last timestamp kept is older than the time
      */
     public record Result(long epoch, Path appendonlydir, long bytes, int incrFiles, long commands, OptionalLong lastTimestamp,
-                         boolean cut, boolean partialTail, boolean hole) {
+                         boolean cut, boolean partialTail, boolean hole, Optional<String> holeAt, boolean complete) {
     }
 
     public Result restore(Options o) throws IOException {
@@ -70,6 +73,7 @@ public final class AofRestore {
         TreeMap<Long, AofLayout.EpochObjects> epochs = layout.parse(Futures.await(repo.store().listAll(layout.prefix())));
         AofLayout.EpochObjects chosen = null;
         AofEpoch epoch = null;
+        AofEpoch after = null; // the epoch following the chosen one
         for (AofLayout.EpochObjects e : epochs.descendingMap().values()) {
             if (!e.descriptor || !e.base) {
                 continue;
@@ -80,12 +84,14 @@ public final class AofRestore {
                 epoch = d;
                 break;
             }
+            after = d;
         }
         if (chosen == null) {
             throw new HoldfastException(ErrorCode.NOT_FOUND, o.toTime().isEmpty()
                     ? "no AOF of source " + o.source() + " in the repository (is the agent shipping it?)"
                     : "no AOF of source " + o.source() + " reaches back to " + o.toTime().get() + " (the oldest stored base is newer)");
         }
+        AofEpoch gapAfter = after != null && after.gapBefore() ? after : null;
         OptionalLong limit = o.toTime().map(t -> OptionalLong.of(t.getEpochSecond())).orElse(OptionalLong.empty());
 
         Path root = target.path();
@@ -100,8 +106,15 @@ public final class AofRestore {
                         + " holds " + bytes + " bytes, its descriptor says " + epoch.baseSize());
             }
             TreeMap<Long, List<AofLayout.Range>> chains = chosen.chains();
-            long used = chains.values().stream().mapToLong(List::size).sum();
-            boolean hole = used < chosen.ranges.size();
+            // per incr file, how many stored ranges its contiguous chain leaves unused (they lie beyond a hole)
+            TreeMap<Long, Long> beyondHole = new TreeMap<>();
+            for (AofLayout.Range r : chosen.ranges) {
+                beyondHole.merge(r.seq(), 1L, Long::sum);
+            }
+            chains.forEach((seq, chain) -> beyondHole.merge(seq, -(long) chain.size(), Long::sum));
+            beyondHole.values().removeIf(n -> n == 0);
+            boolean hole = false;
+            String holeAt = null;
             TreeSet<Long> seqs = new TreeSet<>(epoch.incrAtStart());
             seqs.addAll(chains.keySet());
             List<AofManifest.Entry> kept = new ArrayList<>();
@@ -142,8 +155,32 @@ public final class AofRestore {
                 }
                 if (!scan.complete()) {
                     partial = true;
+                }
+                if (beyondHole.containsKey(seq)) {
+                    // stored ranges beyond a missing one: this file ends at its contiguous end and no
+                    // later file may follow (it would replay commands after the missing middle)
+                    hole = true;
+                    long end = chains.getOrDefault(seq, List.of()).isEmpty() ? 0 : chains.get(seq).get(chains.get(seq).size() - 1).end();
+                    holeAt = name + " at byte " + end;
+                    break;
+                }
+                if (partial) {
                     break; // the next file would follow a hole
                 }
+            }
+            if (gapAfter != null && !cut) {
+                // T is past every command stored in the chosen epoch, and the AOF between its last stored
+                // byte and the next base may be lost: the state at T is not known.
+                throw new HoldfastException(ErrorCode.WAL_GAP, "--to-time " + o.toTime().get() + " lies in an AOF gap of source " + o.source()
+                        + ": the AOF between the last stored byte of epoch " + AofLayout.epochName(chosen.epoch)
+                        + (last.isPresent() ? " (last timestamp " + Instant.ofEpochSecond(last.getAsLong()) + ")" : "")
+                        + " and the base of epoch " + AofLayout.epochName(gapAfter.epoch()) + " (" + gapAfter.baseTime()
+                        + ") may be lost; restore to a time before the gap or at or after "
+                        + Instant.ofEpochSecond(gapAfter.baseTime().getEpochSecond() + 1));
+            }
+            boolean reaches = true;
+            if (limit.isPresent() && !cut && !hole && last.isPresent() && last.getAsLong() < limit.getAsLong()) {
+                reaches = false; // the stored AOF ends before T (or nothing was written since the last annotation)
             }
             // A new incr file starts without an annotation until the second changes (its first commands
             // belong to the previous annotation's second), so only an epoch with commands and no
@@ -162,7 +199,8 @@ public final class AofRestore {
             Path dest = root.resolve("appendonlydir");
             Files.move(aof, dest, StandardCopyOption.ATOMIC_MOVE);
             fsync(root);
-            return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial, hole);
+            return new Result(chosen.epoch, dest, bytes, kept.size(), commands, last, cut, partial, hole, Optional.ofNullable(holeAt),
+                    reaches && !hole);
         } finally {
             deleteTree(tmp); // after success only the empty temporary directory; after a failure, all that was written
         }

@@ -20,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -58,6 +59,12 @@ public final class AofShipper {
     private volatile AofEpoch current;
     private long highestEpochSeen;
     private final TreeMap<Long, Long> shipped = new TreeMap<>();
+    /** Per incr file of the current epoch, the last range of its stored chain (read back once for {@link #tails}). */
+    private final TreeMap<Long, AofLayout.Range> lastStored = new TreeMap<>();
+    /** Per incr file of the current epoch, the last (up to {@link #TAIL}) bytes stored before its stored end. */
+    private final TreeMap<Long, byte[]> tails = new TreeMap<>();
+    /** How many bytes before the stored end are compared with the file before appending. */
+    static final int TAIL = 64;
     private boolean forceNewEpoch;
     private boolean dirty;
     private String forceReason = "";
@@ -84,11 +91,18 @@ public final class AofShipper {
         TreeMap<Long, AofLayout.EpochObjects> epochs = layout.parse(Futures.await(repo.store().listAll(layout.prefix())));
         highestEpochSeen = epochs.isEmpty() ? 0 : epochs.lastKey();
         shipped.clear();
+        lastStored.clear();
+        tails.clear();
         current = null;
         Optional<AofLayout.EpochObjects> latest = AofLayout.latestComplete(epochs);
         if (latest.isPresent()) {
             current = readEpoch(latest.get().epoch);
             shipped.putAll(latest.get().ends());
+            latest.get().chains().forEach((seq, chain) -> {
+                if (!chain.isEmpty()) {
+                    lastStored.put(seq, chain.get(chain.size() - 1));
+                }
+            });
         }
     }
 
@@ -216,9 +230,10 @@ public final class AofShipper {
     }
 
     /**
-     * Before leaving the current epoch: ships what is still on disk of its incr files that the new
-     * manifest no longer lists (history files Redis has not deleted yet, complete), and says whether
-     * AOF may be lost: the last incr file the epoch followed is neither listed nor on disk.
+     * Before leaving the current epoch: ships every incr file of it to its current size (the held
+     * ones, complete when the new manifest no longer lists them; and the one the rewrite opened,
+     * still listed, which the old epoch needs for a restore to a time before the new base), and says
+     * whether AOF may be lost: the last incr file the epoch followed is neither listed nor on disk.
      */
     private boolean finishOld(Path aofDir, AofManifest next, long[] counts) throws IOException {
         if (forceNewEpoch) {
@@ -231,26 +246,28 @@ public final class AofShipper {
         if (!shipped.isEmpty()) {
             followed = Math.max(followed, shipped.lastKey());
         }
-        // Files the new manifest no longer lists are complete (Redis writes only to the last incr
-        // file, which the rewrite replaced): ship their rest, from the held descriptor if deleted.
         boolean followedComplete = next.incr(followed).isPresent();
         for (long seq : new ArrayList<>(open.keySet())) {
-            if (next.incr(seq).isEmpty()) {
-                shipFrom(open.get(seq), current.incrFile(seq), seq, counts);
-                if (seq == followed) {
-                    followedComplete = true;
-                }
+            shipFrom(open.get(seq), current.incrFile(seq), seq, counts); // from the held descriptor if deleted
+            if (seq == followed) {
+                followedComplete = true;
             }
         }
-        if (followed < 0 || followedComplete) {
-            return false;
-        }
-        Path f = aofDir.resolve(current.incrFile(followed));
-        if (Files.exists(f)) {
+        if (followed >= 0 && !followedComplete) {
+            Path f = aofDir.resolve(current.incrFile(followed));
+            if (!Files.exists(f)) {
+                return true;
+            }
             ship(aofDir, new AofManifest.Entry(current.incrFile(followed), followed, 'i'), counts);
-            return false;
         }
-        return true;
+        // The incr files the new manifest lists after the followed one were opened by the rewrite (or
+        // after it): they continue this epoch's AOF up to now.
+        for (AofManifest.Entry e : next.incrs()) {
+            if (e.seq() > followed && !open.containsKey(e.seq()) && e.file().equals(current.incrFile(e.seq()))) {
+                ship(aofDir, e, counts);
+            }
+        }
+        return forceNewEpoch;
     }
 
     /** Uploads the base, then the descriptor; false when the base vanished before it could be opened. */
@@ -286,6 +303,8 @@ public final class AofShipper {
         current = next;
         closeAll();
         shipped.clear();
+        lastStored.clear();
+        tails.clear();
         forceNewEpoch = false;
         return true;
     }
@@ -318,15 +337,56 @@ public final class AofShipper {
             forceReason = "Redis truncated incr file " + file + " below what is stored";
             return;
         }
+        byte[] tail = end > 0 && end < size ? storedTail(seq, end) : null;
+        if (end > 0 && end < size && (tail == null || !Arrays.equals(tail, read(ch, end - tail.length, tail.length)))) {
+            // The file no longer holds the stored bytes before the stored end (Redis rewrote its tail
+            // after a crash, then appended): appending would mix two histories. Start a new epoch.
+            log.warn("redis_aof_diverged", "file", file, "stored_end", end, "size", size);
+            forceNewEpoch = true;
+            forceReason = "incr file " + file + " no longer holds the stored bytes before offset " + end;
+            return;
+        }
         while (end < size) {
             long len = Math.min(size - end, MAX_RANGE);
             repo.put(layout.incr(current.epoch(), seq, end, end + len), bounded(ch, end, len), true);
             end += len;
             shipped.put(seq, end);
+            lastStored.remove(seq);
+            tails.put(seq, read(ch, end - Math.min(len, TAIL), (int) Math.min(len, TAIL)));
             counts[0] += len;
             counts[1]++;
         }
         shipped.putIfAbsent(seq, end);
+    }
+
+    /** The last bytes stored before {@code end} in incr file {@code seq}: from memory, else read back from the repository once. */
+    private byte[] storedTail(long seq, long end) throws IOException {
+        byte[] t = tails.get(seq);
+        if (t != null) {
+            return t;
+        }
+        AofLayout.Range r = lastStored.get(seq);
+        if (r == null || r.end() != end) {
+            return null; // not known: the comparison fails safe (a new epoch)
+        }
+        int n = (int) Math.min(r.end() - r.start(), TAIL);
+        try (InputStream in = repo.open(r.key())) {
+            in.skipNBytes(r.end() - r.start() - n);
+            t = in.readNBytes(n);
+        }
+        tails.put(seq, t);
+        return t;
+    }
+
+    /** {@code n} bytes of {@code ch} from {@code offset}. */
+    private static byte[] read(FileChannel ch, long offset, int n) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(n);
+        while (b.hasRemaining()) {
+            if (ch.read(b, offset + b.position()) < 0) {
+                throw new IOException("file shrank while it was read");
+            }
+        }
+        return b.array();
     }
 
     /** Closes the held incr files. */

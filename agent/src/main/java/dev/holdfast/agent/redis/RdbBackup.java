@@ -10,7 +10,6 @@ import dev.holdfast.repository.store.ObjectKey;
 import dev.holdfast.repository.store.StoreException;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.vertx.core.json.JsonObject;
@@ -85,7 +84,7 @@ public final class RdbBackup {
     public Manifest run(RedisSourceConfig src, Duration timeout) throws IOException {
         Instant started = clock.instant();
         Instant deadline = started.plus(timeout);
-        RedisClient client = RedisClient.create(RedisURI.create(src.uri()));
+        RedisClient client = RedisClient.create(RedisSourceConfig.checkUri(src.name(), src.uri()));
         try (StatefulRedisConnection<String, String> conn = client.connect()) {
             RedisCommands<String, String> redis = conn.sync();
             Map<String, String> before = waitIdle(redis, deadline);

@@ -164,6 +164,21 @@ class AgentConfigTest {
     }
 
     @Test
+    void aRedisUriTheClientCannotParseIsRefusedWithoutQuotingThePassword() throws Exception {
+        for (String pw : List.of("p^ss", "p ss{x}", "p|s\\\"s<>")) {
+            String m = refused(REPO + "sources:\n  - name: cache\n    type: redis\n    uri: \"redis://:" + pw + "@127.0.0.1:6379\"\n    dir: /r\n");
+            assertTrue(m.contains("source cache"), m);
+            assertTrue(m.contains("not a valid redis:// URI"), m);
+            assertFalse(m.contains(pw.substring(0, 2)), m);
+        }
+        HoldfastException e = assertThrows(HoldfastException.class,
+                () -> RedisSourceConfig.checkUri("cache", "redis://:p^ss@127.0.0.1:6379"));
+        assertEquals(ErrorCode.CONFIG_INVALID, e.code());
+        assertEquals(null, e.getCause());
+        assertFalse(e.getMessage().contains("p^ss"), e.getMessage());
+    }
+
+    @Test
     void logicalDumpSettingsParseAndAreValidated() throws Exception {
         PostgresSourceConfig pg = (PostgresSourceConfig) load(REPO + PG + "    databases: [app, \"billing db\"]\n"
                 + "    pg_bin_dir: /usr/lib/postgresql/16/bin/\n").sources().get(0);

@@ -59,14 +59,17 @@ final class RedisRestoreCommand {
                 n.put("restored", "aof").put("source", source).put("epoch", r.epoch()).put("target", r.appendonlydir().toString())
                         .put("bytes", r.bytes()).put("incr_files", r.incrFiles()).put("commands", r.commands()).put("cut", r.cut())
                         .put("partial_tail_dropped", r.partialTail()).put("hole", r.hole()).put("to_time", to.map(Instant::toString).orElse(null))
-                        .put("last_timestamp", asOf);
+                        .put("last_timestamp", asOf).put("complete", r.complete()).put("hole_at", r.holeAt().orElse(null));
+                if (!r.complete()) {
+                    n.put("warning", warning(r, to));
+                }
                 out.println(n);
             } else {
                 out.println("restored the AOF of " + source + " (epoch " + r.epoch() + ", " + r.incrFiles() + " incr files, " + r.commands()
                         + " commands" + (asOf != null ? ", last timestamp " + asOf : "") + ") into " + r.appendonlydir()
                         + "; start redis-server with --dir " + r.appendonlydir().getParent() + " --appendonly yes --appenddirname appendonlydir");
-                if (r.hole()) {
-                    out.println("WARNING: the stored AOF has a hole: the restore ends before it (later stored bytes cannot be used)");
+                if (!r.complete()) {
+                    out.println("WARNING: " + warning(r, to));
                 }
             }
             out.flush();
@@ -74,6 +77,17 @@ final class RedisRestoreCommand {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Why the restored state may be older than asked (exit status stays 0: the restore itself is sound). */
+    static String warning(AofRestore.Result r, Optional<Instant> to) {
+        if (r.hole()) {
+            return "the stored AOF has a hole: the restore ends at " + r.holeAt().orElse("the hole")
+                    + " (stored bytes after it, and later incr files, cannot be used); the state is incomplete";
+        }
+        String last = r.lastTimestamp().isPresent() ? Instant.ofEpochSecond(r.lastTimestamp().getAsLong()).toString() : "none";
+        return "the stored AOF does not reach " + to.map(Instant::toString).orElse("the requested time") + ": its last timestamp is "
+                + last + " (the agent may not have shipped the rest yet, or nothing was written since)";
     }
 
     private static int rdb(RepositoryOptions repository, AgentConfig config, String source, String backup, Path target, boolean overwrite,
