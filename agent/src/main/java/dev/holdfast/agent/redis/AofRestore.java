@@ -183,9 +183,16 @@ public final class AofRestore {
                 reaches = false; // the stored AOF ends before T (or nothing was written since the last annotation)
             }
             // A new incr file starts without an annotation until the second changes (its first commands
-            // belong to the previous annotation's second), so only an epoch with commands and no
-            // annotation at all has timestamps off.
-            if (limit.isPresent() && commands > 0 && last.isEmpty() && !cut) {
+            // belong to the previous annotation's second). An epoch with commands and no annotation is
+            // therefore either one whose writes all fell in the second of the rewrite (timestamps on:
+            // every command is at or before the base's time, so none is later than T) or one written
+            // with timestamps off. An earlier epoch of the source tells them apart: Redis's setting
+            // is taken to be what it was then (the setting is not recorded per epoch); the state is
+            // then restored whole and said to reach only the base's time.
+            boolean earlierEpoch = epochs.headMap(chosen.epoch, false).values().stream().anyMatch(e -> e.descriptor && e.base);
+            if (limit.isPresent() && commands > 0 && last.isEmpty() && !cut && earlierEpoch) {
+                reaches = !epoch.baseTime().isBefore(o.toTime().get());
+            } else if (limit.isPresent() && commands > 0 && last.isEmpty() && !cut) {
                 throw new HoldfastException(ErrorCode.USAGE, "--to-time needs the AOF timestamp annotations, and the AOF of source "
                         + o.source() + " has none: set aof-timestamp-enabled yes in Redis (or restore without --to-time for the latest state)");
             }

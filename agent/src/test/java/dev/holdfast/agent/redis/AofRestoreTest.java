@@ -126,4 +126,30 @@ class AofRestoreTest {
             assertTrue(latest.complete());
         }
     }
+
+    @Test
+    void anEpochWhoseWritesAllFellInTheRewritesSecondRestoresWholeAfterAnAnnotatedEpoch() throws Exception {
+        // CI saw it: the writes after a BGREWRITEAOF all came within one second, so the new incr file
+        // had no annotation; with an earlier, annotated epoch that is not "timestamps off".
+        RepositoryLocation loc = TestAgent.repository(tmp);
+        try (Repository repo = open(loc)) {
+            epoch(repo, 1, T0, false, List.of(List.of("#TS:" + (T0 + 1) + "\r\n" + cmd("SET", "a", "1"))));
+            epoch(repo, 2, T0 + 2, false, List.of(List.of(cmd("SET", "b", "2") + cmd("SET", "c", "3"))));
+            AofRestore.Result late = restore(repo, "late", Optional.of(Instant.ofEpochSecond(T0 + 60)));
+            assertEquals(2, late.epoch());
+            assertEquals(2, late.commands());
+            assertFalse(late.cut());
+            assertFalse(late.complete(), "known to reach the base's time only");
+            AofRestore.Result atBase = restore(repo, "at-base", Optional.of(Instant.ofEpochSecond(T0 + 2)));
+            assertTrue(atBase.complete());
+        }
+        // The same epoch alone cannot tell: refused as timestamps off.
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        RepositoryLocation loc2 = TestAgent.repository(other);
+        try (Repository repo = open(loc2)) {
+            epoch(repo, 1, T0, false, List.of(List.of(cmd("SET", "b", "2"))));
+            assertEquals(ErrorCode.USAGE, assertThrows(HoldfastException.class,
+                    () -> restore(repo, "alone", Optional.of(Instant.ofEpochSecond(T0 + 60)))).code());
+        }
+    }
 }
