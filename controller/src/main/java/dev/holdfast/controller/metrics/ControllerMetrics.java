@@ -61,6 +61,7 @@ public final class ControllerMetrics implements AutoCloseable {
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
     /** Holders of the per-source gauges' values; the map keeps them strongly reachable (Micrometer holds gauges' objects weakly). */
     private final Map<String, AtomicLong> rpoBits = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> certExpiry = new ConcurrentHashMap<>();
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private volatile Vertx vertx;
     private volatile long timerId = -1;
@@ -127,6 +128,20 @@ public final class ControllerMetrics implements AutoCloseable {
      */
     public void heartbeatHandled(Duration took) {
         heartbeats.record(took);
+    }
+
+    /**
+     * When an agent's current client certificate expires ({@code
+     * holdfast_agent_certificate_expiry_timestamp_seconds{host}}, Unix time): agents renew after two
+     * thirds of the lifetime, so one close to its expiry means renewal is failing (docs/alerts.yml).
+     */
+    public void certificateExpiry(String host, Instant notAfter) {
+        certExpiry.computeIfAbsent(host, h -> {
+            AtomicLong v = new AtomicLong();
+            Gauge.builder("holdfast.agent.certificate.expiry.timestamp.seconds", v, AtomicLong::get)
+                    .description("when the agent's current client certificate expires (Unix time)").tag("host", h).register(registry);
+            return v;
+        }).set(notAfter.getEpochSecond());
     }
 
     /** A verify run found a problem. */
@@ -208,7 +223,10 @@ public final class ControllerMetrics implements AutoCloseable {
         }, Optional.empty()).compose(v -> {
             snapshots.set(sums[0]);
             storedBytes.set(sums[1]);
-            return walk(catalog::agents, (AgentRecord a) -> agentSeen(a.host(), a.lastSeen().orElse(a.enrolledAt())), Optional.empty());
+            return walk(catalog::agents, (AgentRecord a) -> {
+                agentSeen(a.host(), a.lastSeen().orElse(a.enrolledAt()));
+                certificateExpiry(a.host(), a.certNotAfter());
+            }, Optional.empty());
         }).onComplete(ar -> refreshing.set(false));
     }
 
