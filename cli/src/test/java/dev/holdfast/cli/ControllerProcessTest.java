@@ -1,6 +1,5 @@
 package dev.holdfast.cli;
 
-import static dev.holdfast.cli.WalFaultsProcessTest.BIN;
 import static dev.holdfast.cli.WalFaultsProcessTest.read;
 import static dev.holdfast.cli.WalFaultsProcessTest.tail;
 import static dev.holdfast.cli.WalFaultsProcessTest.waitFor;
@@ -100,13 +99,8 @@ class ControllerProcessTest {
                     + "agents:\n  heartbeat_interval: 1s\n  silent_after: 10s\n  certificate_ttl: 240h\n"
                     + "policies:\n  default:\n    schedule: { daily: \"0 2 * * *\" }\n    time_zone: UTC\n    jitter: 0s\n");
         }
-        ProcessBuilder pb = new ProcessBuilder(BIN.resolve("holdfast").toString(), "controller", "run", "--config", cfg.toString())
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("controller.log").toFile()))
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("controller.err").toFile()));
-        pb.environment().put("HOLDFAST_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("HOLDFAST_JAVA_OPTS", "-Xmx256m");
+        ProcessBuilder pb = WalFaultsProcessTest.launcher(dir.resolve("controller"), "256m", "controller", "run", "--config", cfg.toString());
         pb.environment().put("HOLDFAST_TEST_CLOCK_OFFSET_FILE", dir.resolve("clock-offset").toString());
-        pb.environment().remove("JOURNAL_STREAM");
         int startedBefore = count(read(dir.resolve("controller.log")), "event=controller_started");
         Process p = pb.start();
         controller = p;
@@ -191,13 +185,7 @@ class ControllerProcessTest {
     }
 
     private void startAgent(String host, Path cfg) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(BIN.resolve("holdfast").toString(), "agent", "run", "--config", cfg.toString())
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent-" + host + ".log").toFile()))
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("agent-" + host + ".err").toFile()));
-        pb.environment().put("HOLDFAST_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("HOLDFAST_JAVA_OPTS", "-Xmx256m");
-        pb.environment().remove("JOURNAL_STREAM");
-        Process p = pb.start();
+        Process p = WalFaultsProcessTest.launcher(dir.resolve("agent-" + host), "256m", "agent", "run", "--config", cfg.toString()).start();
         agents.put(host, p);
         waitFor(host + " to connect to the controller", WAIT, () -> {
             if (!p.isAlive()) {

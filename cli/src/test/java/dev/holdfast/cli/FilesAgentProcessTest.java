@@ -36,14 +36,7 @@ class FilesAgentProcessTest {
     }
 
     private Process agent(Path cfg) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(AgentRunProcessTest.LAUNCHER.toString(), "agent", "run", "--config", cfg.toString())
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()))
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.err").toFile()));
-        pb.environment().put("HOLDFAST_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("HOLDFAST_JAVA_OPTS", "-Xmx256m");
-        pb.environment().remove("JOURNAL_STREAM");
-        pb.environment().remove("HOLDFAST_CONFIG");
-        Process p = pb.start();
+        Process p = WalFaultsProcessTest.launcher(dir.resolve("agent"), "256m", "agent", "run", "--config", cfg.toString()).start();
         processes.add(p);
         return p;
     }

@@ -29,7 +29,6 @@ import org.junit.jupiter.api.Test;
  * servers whose DEBUG DIGEST equals the source's at that point.
  */
 class RedisProcessTest {
-    static final Path BIN = Path.of("..", "bin").toAbsolutePath().normalize();
     static final ObjectMapper JSON = new ObjectMapper();
     Path dir;
     final List<Process> processes = new ArrayList<>();
@@ -74,13 +73,7 @@ class RedisProcessTest {
 
     private Process startAgent(Path cfg) throws Exception {
         Files.deleteIfExists(dir.resolve("run/agent.sock"));
-        ProcessBuilder pb = new ProcessBuilder(BIN.resolve("holdfast").toString(), "agent", "run", "--config", cfg.toString())
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()))
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.err").toFile()));
-        pb.environment().put("HOLDFAST_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("HOLDFAST_JAVA_OPTS", "-Xmx256m");
-        pb.environment().remove("JOURNAL_STREAM");
-        Process p = pb.start();
+        Process p = WalFaultsProcessTest.launcher(dir.resolve("agent"), "256m", "agent", "run", "--config", cfg.toString()).start();
         processes.add(p);
         waitFor("the agent to ship", Duration.ofSeconds(90), () -> {
             if (!p.isAlive()) {

@@ -345,6 +345,24 @@ class WalFaultsProcessTest {
         }
     }
 
+    /**
+     * {@code bin/holdfast ARGS} as the process tests start it: this build's classes
+     * ({@code HOLDFAST_CLASSPATH}), a heap of {@code heap}, output appended to {@code <logs>.log} and
+     * {@code <logs>.err}, and none of the caller's journal or configuration variables. Not started.
+     */
+    static ProcessBuilder launcher(Path logs, String heap, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(BIN.resolve("holdfast").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolveSibling(logs.getFileName() + ".log").toFile()))
+                .redirectError(ProcessBuilder.Redirect.appendTo(logs.resolveSibling(logs.getFileName() + ".err").toFile()));
+        pb.environment().put("HOLDFAST_CLASSPATH", System.getProperty("java.class.path"));
+        pb.environment().put("HOLDFAST_JAVA_OPTS", "-Xmx" + heap);
+        pb.environment().remove("JOURNAL_STREAM");
+        pb.environment().remove("HOLDFAST_CONFIG");
+        return pb;
+    }
+
     static int run(List<String> command) {
         return run(command, null);
     }
