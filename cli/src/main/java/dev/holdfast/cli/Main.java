@@ -1,6 +1,7 @@
 package dev.holdfast.cli;
 
 import dev.holdfast.cli.agent.AgentCommand;
+import dev.holdfast.cli.audit.AuditCommand;
 import dev.holdfast.cli.controller.ControllerCommand;
 import dev.holdfast.cli.demo.DemoCommand;
 import dev.holdfast.cli.enroll.EnrollCommand;
@@ -27,7 +28,9 @@ import picocli.CommandLine.Command;
         description = "Backup and disaster recovery for PostgreSQL, Redis and files.",
         subcommands = {KeysCommand.class, RepoCommand.class, ObjectCommand.class, AgentCommand.class, ControllerCommand.class, DemoCommand.class,
                 WalPushCommand.class, WalFetchCommand.class, ListCommand.class, BackupCommand.class, RestoreCommand.class,
-                VerifyCommand.class, EnrollCommand.class, CommandLine.HelpCommand.class})
+                VerifyCommand.class, EnrollCommand.class, dev.holdfast.cli.config.ConfigCommand.class, dev.holdfast.cli.drill.DrillCommand.class,
+                AuditCommand.class, dev.holdfast.cli.retention.RetentionCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -243,6 +244,79 @@ class BackupRestoreProcessTest {
                 restored.remove(back);
             }
         }
+    }
+
+    @Test
+    void aDrillRestoresRecoversChecksMeasuresAndThrowsAwayTheLatestBackup() throws Exception {
+        try (PgCluster pg = PgCluster.builder().setting("wal_keep_size = 512MB").start()) {
+            pg.createRole("holdfast", PASSWORD, true, "scram-sha-256");
+            pg.psql("GRANT pg_read_all_settings TO holdfast; GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO holdfast;"
+                    + " GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO holdfast");
+            pg.pgbenchInit(1);
+            pg.psql("CREATE TABLE markers (id serial PRIMARY KEY, note text NOT NULL, at timestamptz DEFAULT clock_timestamp())");
+            Path cfg = config(pg);
+            startAgent(cfg);
+            backup(cfg, "full");
+            pg.psql("INSERT INTO markers (note) VALUES ('after-backup')");
+            pg.switchWal();
+            waitDurable(pg, cfg);
+
+            Path scratch = dir.resolve("restore/holdfast-drill-main");
+            Cli drill = Cli.run("drill", "--config", cfg.toString(), "--source", "main", "--json");
+            assertEquals(0, drill.status(), () -> drill + "\n--- agent log\n" + tail(dir.resolve("agent.log")));
+            JsonNode r = JSON.readTree(drill.out());
+            assertTrue(r.path("ok").asBoolean(), r.toString());
+            List<String> names = new ArrayList<>();
+            r.path("checks").forEach(c -> names.add(c.path("name").asText()));
+            assertEquals(List.of("restore", "recovery", "databases", "amcheck"), names, r.toString());
+            assertTrue(r.path("rto_seconds").asDouble() > 0, r.toString());
+            // The copy recovered the marker written after the backup: its commit is the newest it replayed,
+            // so the RPO is the time from that commit to the drill's start.
+            Instant marker = Instant.parse(pg.psql("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM markers"));
+            Instant restoredTo = Instant.parse(r.path("restored_to").asText());
+            assertFalse(restoredTo.isBefore(marker), "recovered up to the marker's commit: " + r);
+            assertTrue(r.path("rpo_seconds").asDouble() >= 0, r.toString());
+            assertTrue(r.path("checks").get(2).path("detail").asText().contains("accepts writes"), r.toString());
+            assertFalse(Files.exists(scratch), "the scratch directory is deleted after the drill");
+            assertFalse(pgProcessOn(scratch), "no server is left running on the scratch copy");
+
+            // A directory that is not a drill's is never cleared; a scratch outside the allowlist is refused.
+            Path foreign = Files.createDirectories(dir.resolve("restore/not-a-drill"));
+            Files.writeString(foreign.resolve("precious.txt"), "keep me");
+            Cli refused = Cli.run("drill", "--config", cfg.toString(), "--source", "main", "--scratch", foreign.toString());
+            assertEquals(51, refused.status(), refused::toString);
+            assertEquals("keep me", Files.readString(foreign.resolve("precious.txt")));
+            Cli outside = Cli.run("drill", "--config", cfg.toString(), "--source", "main", "--scratch", dir.resolve("elsewhere").toString());
+            assertEquals(50, outside.status(), outside::toString);
+            assertFalse(Files.exists(dir.resolve("elsewhere")));
+
+            // With --keep the stopped copy stays for a look, marked as a drill's, and the next drill clears it.
+            Cli kept = Cli.run("drill", "--config", cfg.toString(), "--source", "main", "--keep", "--no-amcheck");
+            assertEquals(0, kept.status(), kept::toString);
+            assertTrue(kept.out().contains("PASSED") && kept.out().contains("RTO ") && kept.out().contains("RPO "), kept.out());
+            assertTrue(Files.exists(scratch.resolve("data/PG_VERSION")) && Files.exists(scratch.resolve(".holdfast-drill")));
+            assertFalse(pgProcessOn(scratch));
+            Cli again = Cli.run("drill", "--config", cfg.toString(), "--source", "main", "--no-amcheck");
+            assertEquals(0, again.status(), again::toString);
+            assertFalse(Files.exists(scratch));
+        }
+    }
+
+    /** Whether a postgres process runs with its data directory under {@code dir}. */
+    private static boolean pgProcessOn(Path dir) throws IOException {
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+                    if (cmd.contains("postgres") && cmd.contains(dir.toString())) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // the process ended while we looked
+                }
+            }
+        }
+        return false;
     }
 
     @Test

@@ -163,10 +163,11 @@ class ControllerProcessTest {
         Path run = Files.createDirectories(dir.resolve("run-" + host));
         String y = "host: " + host + "\nrepository:\n  url: " + dir.resolve("repo").toUri() + "\n  key_file: " + dir.resolve("master.key")
                 + "\ncontroller:\n  url: https://127.0.0.1:" + port + "\n  identity_dir: " + dir.resolve("identity-" + host) + "\n"
-                + "control_socket: " + run.resolve("agent.sock") + "\nmetrics:\n  listen: off\n"
+                + "control_socket: " + run.resolve("agent.sock") + "\ncontrol_socket_group: postgres\nmetrics:\n  listen: off\n"
                 + "sources:\n  - name: main\n    type: postgres\n    data_dir: " + pg.dataDir() + "\n"
                 + "    conninfo: \"host=" + pg.socketDir() + " port=" + pg.port() + " user=postgres dbname=postgres\"\n"
-                + "    wal:\n      mode: stream\n      partial_interval: 200ms\n";
+                + "    wal:\n      mode: stream\n      partial_interval: 200ms\n"
+                + "restore:\n  allowed_targets: [" + Files.createDirectories(dir.resolve("restore-" + host)) + "]\n";
         Path cfg = dir.resolve("agent-" + host + ".yaml");
         Files.writeString(cfg, y);
         if (!Files.exists(dir.resolve("repo"))) {
@@ -391,12 +392,24 @@ class ControllerProcessTest {
         JsonNode failed = waitJob(lost, "failed");
         assertEquals("agent_unavailable", failed.path("error").path("code").asText(), failed::toString);
 
+        // A restore drill through the controller: db-a's agent restores its latest backup into a
+        // scratch copy, recovers, checks and measures it, and the controller records and exports it.
+        String drill = api("POST", "/api/v1/drills", "{\"host\": \"db-a\", \"source\": \"main\"}", 202).path("id").asText();
+        JsonNode drilled = waitJob(drill, "succeeded");
+        assertEquals("drill", drilled.path("kind").asText(), drilled::toString);
+        JsonNode listedDrill = api("GET", "/api/v1/drills", null, 200).path("items").get(0);
+        assertEquals(drill, listedDrill.path("id").asText(), listedDrill::toString);
+        assertTrue(listedDrill.path("rto_seconds").asDouble() > 0, listedDrill::toString);
+        assertEquals(4, listedDrill.path("checks").size(), listedDrill::toString);
+        assertFalse(Files.exists(dir.resolve("restore-db-a/holdfast-drill-main")), "the drill's scratch copy is gone");
+
         // The metrics carry the fleet.
         HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/metrics"))
                 .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         assertEquals(200, m.statusCode());
         assertTrue(m.body().contains("holdfast_agents_connected 2.0"), m::body);
         assertTrue(m.body().contains("holdfast_source_rpo_seconds{host=\"db-a\",source=\"main\"}"), m::body);
+        assertTrue(m.body().contains("holdfast_drill_last_success_timestamp_seconds{host=\"db-a\",source=\"main\"}"), m::body);
 
         // Revoking an agent ends its link at once, and its certificate no longer passes the handshake.
         JsonNode revoked = api("POST", "/api/v1/agents/db-b/revoke", "{}", 200);

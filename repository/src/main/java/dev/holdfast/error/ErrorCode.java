@@ -79,8 +79,24 @@ public enum ErrorCode {
     CONTROLLER_UNAVAILABLE(65, 503),
     /** The peer speaks no protocol version this build speaks (docs/protocol.md). */
     PROTOCOL_UNSUPPORTED(66, 400),
-    /** An API endpoint that exists in the contract but is not built yet (restore, verify, drills, policy changes). */
-    NOT_IMPLEMENTED(67, 501);
+    /** An API endpoint that exists in the contract but is not built yet (today: PUT /policies/{name}). */
+    NOT_IMPLEMENTED(67, 501),
+    /** The object is under S3 Object Lock retention or a legal hold: it cannot be deleted yet. Retention skips it and says so. */
+    OBJECT_LOCKED(70, 409),
+    /** Retention cannot run: the controller has no {@code repository:} configured, or the policy covers nothing there. */
+    RETENTION_UNAVAILABLE(71, 503),
+    /** A restore grant the agent refused: bad signature, unknown signer, malformed, or for another host. Nothing was written. */
+    GRANT_INVALID(73, 403),
+    /** A restore grant past its expiry (or issued in the future beyond the allowed clock skew). Nothing was written. */
+    GRANT_EXPIRED(74, 403),
+    /** A restore grant whose id this agent has already consumed (a replay). Nothing was written. */
+    GRANT_USED(75, 409),
+    /** A restore approval the policy does not accept (two-person rule: the requester or a repeat approver). */
+    APPROVAL_REFUSED(76, 403),
+    /** The audit log's HMAC chain is broken: an entry edited, deleted, reordered, or the log truncated (docs/controller.md "Audit log"). */
+    AUDIT_CHAIN_BROKEN(77, 422),
+    /** The audit key given is not the key the audit chain was made with (its id differs), or no key is available. */
+    AUDIT_KEY_MISMATCH(78, 409);
 
     private final int exitStatus;
     private final int httpStatus;

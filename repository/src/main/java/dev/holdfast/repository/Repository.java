@@ -276,9 +276,17 @@ public final class Repository implements AutoCloseable {
      * read and stored; on any failure the upload is aborted. Refuses an existing name.
      */
     public Footer put(ObjectKey name, InputStream plaintext, boolean sha256) throws IOException {
+        return put(name, plaintext, sha256, PutOptions.DEFAULT);
+    }
+
+    /**
+     * {@link #put(ObjectKey, InputStream, boolean)} with {@code options} (storage class, Object Lock):
+     * a store that cannot honour them fails the write (PutOptions), never writes the object without.
+     */
+    public Footer put(ObjectKey name, InputStream plaintext, boolean sha256, PutOptions options) throws IOException {
         SegmentCodec codec = newCodec(name, sha256);
         int partSize = (int) Math.max(PART_SIZE, store.capabilities().minPartSize());
-        StreamingUpload upload = new StreamingUpload(store, name, PutOptions.DEFAULT, partSize, 2);
+        StreamingUpload upload = new StreamingUpload(store, name, options, partSize, 2);
         boolean done = false;
         try {
             SealingOutputStream out = new SealingOutputStream(new UploadStream(upload), codec);

@@ -37,9 +37,47 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
                           Path controlSocket, Optional<String> controlSocketGroup, MetricsConfig metrics, LogLevel logLevel,
                           List<SourceConfig> sources, RestoreConfig restore) {
     public static final String DEFAULT_CONTROL_SOCKET = "/run/holdfast/agent.sock";
+    /** The top level of an agent file. */
+    public static final ConfigSection SECTION = ConfigSection.section("(top level)",
+                    "The agent's file (/etc/holdfast/agent.yaml, or --config, or $HOLDFAST_CONFIG).")
+            .key("host", "host name: letters, digits, '.', '-', '_'", "the machine's host name",
+                    "The name this agent has towards the controller (its certificate's CN) and in listings.")
+            .key("repository", "mapping", "required", "Where backups go and the master key that opens them (see `repository`).")
+            .key("controller", "mapping", "none (standalone)", "The controller this agent reports to (see `controller`).")
+            .key("control_socket", "absolute path, at most 107 bytes", DEFAULT_CONTROL_SOCKET,
+                    "The Unix socket on which `holdfast-wal-push`, `holdfast-wal-fetch` and the CLI reach the running agent.")
+            .key("control_socket_group", "group name", "the agent's group",
+                    "Group given read/write access to the control socket, e.g. `postgres` for archive_command.")
+            .key("metrics", "mapping", "listen on 127.0.0.1:9187", "The Prometheus endpoint (see `metrics`).")
+            .key("log_level", "error | warn | info | debug", "info", "Least severe level logged.")
+            .key("sources", "list of mappings", "required", "What to back up: PostgreSQL, Redis and files sources (see `sources[]`).")
+            .key("restore", "mapping", "no target allowed", "Where restores may write (see `restore`).")
+            .build();
     /** The top-level keys of an agent file. */
-    public static final List<String> KEYS = List.of("host", "repository", "controller", "control_socket", "control_socket_group",
-            "metrics", "log_level", "sources", "restore");
+    public static final List<String> KEYS = SECTION.names();
+    /** The {@code controller:} mapping. */
+    public static final ConfigSection CONTROLLER_SECTION = ConfigSection.section("controller",
+                    "The controller this agent is enrolled with (`holdfast enroll`); without it the agent works standalone.")
+            .key("url", "https:// URL", "required", "The controller's address; the agent link and enrolment use it.")
+            .key("identity_dir", "absolute path", ControllerConfig.DEFAULT_IDENTITY_DIR,
+                    "Where `holdfast enroll` keeps this agent's key, certificate and the pinned controller CA (mode 0700).")
+            .build();
+    /** The {@code metrics:} mapping. */
+    public static final ConfigSection METRICS_SECTION = ConfigSection.section("metrics", "The agent's Prometheus endpoint (no authentication: keep it on loopback).")
+            .key("listen", "host:port, [v6]:port, or off", "127.0.0.1:9187", "Where `GET /metrics` is served; `off` disables it.")
+            .build();
+    /** The {@code restore:} mapping. */
+    public static final ConfigSection RESTORE_SECTION = ConfigSection.section("restore",
+                    "The allowlist every restore on this host is checked against, whoever asks (CLI or a controller's grant).")
+            .key("allowed_targets", "list of absolute directory paths", "none: every restore is refused",
+                    "Directories restores may write into (a target must be inside one, judged on canonical paths).")
+            .build();
+
+    /** Every section of an agent file, in the order the reference lists them. */
+    public static List<ConfigSection> sections() {
+        return List.of(SECTION, RepositorySection.SECTION, CONTROLLER_SECTION, METRICS_SECTION, RESTORE_SECTION,
+                PostgresSourceConfig.SECTION, WalConfig.SECTION, RedisSourceConfig.SECTION, FilesSourceConfig.SECTION);
+    }
     private static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
     private static final Pattern GROUP = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}");
 
@@ -126,7 +164,7 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
                 .orElseGet(defaultHost);
         RepositoryLocation repository = RepositorySection.parse(root);
         Optional<ControllerConfig> controller = root.optionalMapping("controller", "a mapping with url").map(c -> {
-            c.allowOnly(List.of("url", "identity_dir"));
+            c.allowOnly(CONTROLLER_SECTION);
             String expected = "an https:// URL";
             String url = c.string("url", expected);
             URI u;
@@ -152,7 +190,7 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
                 .map(s -> LogLevel.valueOf(s.toUpperCase(Locale.ROOT))).orElse(LogLevel.INFO);
         List<SourceConfig> sources = sources(root);
         RestoreConfig restore = root.optionalMapping("restore", "a mapping with allowed_targets").map(r -> {
-            r.allowOnly(List.of("allowed_targets"));
+            r.allowOnly(RESTORE_SECTION);
             List<Path> targets = new ArrayList<>();
             for (ConfigNode t : r.list("allowed_targets", "a list of absolute directory paths")) {
                 if (!t.raw().isTextual() || !t.raw().asText().startsWith("/")) {
@@ -170,7 +208,7 @@ public record AgentConfig(Path file, String host, RepositoryLocation repository,
         if (m.isEmpty()) {
             return MetricsConfig.DEFAULT;
         }
-        ConfigNode metrics = m.get().allowOnly(List.of("listen"));
+        ConfigNode metrics = m.get().allowOnly(METRICS_SECTION);
         String expected = "host:port (such as 127.0.0.1:9187) or off";
         if (!metrics.has("listen")) {
             return MetricsConfig.DEFAULT;

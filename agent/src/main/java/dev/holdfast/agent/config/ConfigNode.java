@@ -111,6 +111,11 @@ public final class ConfigNode {
         return this;
     }
 
+    /** As {@link #allowOnly(Collection)} with the keys {@code section} declares. */
+    public ConfigNode allowOnly(ConfigSection section) {
+        return allowOnly(section.names());
+    }
+
     /** Whether the key is present with a non-null value. */
     public boolean has(String key) {
         JsonNode v = node.get(key);

@@ -18,7 +18,18 @@ import java.util.Objects;
 public record FilesSourceConfig(String name, List<String> paths, List<String> exclude, List<String> tail, List<String> includeSecrets)
         implements SourceConfig {
     public static final String TYPE = "files";
-    static final List<String> KEYS = List.of("name", "type", "paths", "exclude", "tail", "include_secrets");
+    /** A {@code sources[]} entry of type files. */
+    public static final ConfigSection SECTION = ConfigSection.section("sources[] (type: files)",
+                    "Configuration and log files: content-addressed snapshots and tailed append-only files (docs/files.md).")
+            .key("name", "1-63 of [A-Za-z0-9_-], starting with a letter or digit; unique", "required", "The source's name.")
+            .key("type", "files", "required", "The source type.")
+            .key("paths", "list of absolute paths or globs", "required unless tail is given",
+                    "Files to snapshot; a directory means everything below it.")
+            .key("exclude", "list of globs (absolute, or starting with **/)", "none", "Left out of snapshots; an excluded directory is not descended into.")
+            .key("tail", "list of absolute paths or globs", "none", "Append-only files (logs) shipped continuously, through rotation.")
+            .key("include_secrets", "list of globs", "none", "Files kept although they look like secrets (excluded by default).")
+            .build();
+    static final List<String> KEYS = SECTION.names();
 
     public FilesSourceConfig {
         Objects.requireNonNull(name, "name");

@@ -25,7 +25,22 @@ import java.util.Set;
 public record PostgresSourceConfig(String name, Path dataDir, String conninfo, WalConfig wal, List<String> databases,
                                    Optional<Path> pgBinDir) implements SourceConfig {
     public static final String TYPE = "postgres";
-    static final List<String> KEYS = List.of("name", "type", "data_dir", "conninfo", "wal", "databases", "pg_bin_dir");
+    /** A {@code sources[]} entry of type postgres. */
+    public static final ConfigSection SECTION = ConfigSection.section("sources[] (type: postgres)",
+                    "A PostgreSQL cluster: continuous WAL, base backups, logical dumps (docs/postgresql.md).")
+            .key("name", "1-63 of [A-Za-z0-9_-], starting with a letter or digit; unique", "required",
+                    "The source's name in the repository and in every command (`--source`).")
+            .key("type", "postgres", "required", "The source type.")
+            .key("data_dir", "absolute path", "required", "The cluster's data directory (read by base backups).")
+            .key("conninfo", "libpq connection string (key=value or URI); secret, never shown", "required",
+                    "How the agent connects (replication and SQL), e.g. `host=/var/run/postgresql user=holdfast dbname=postgres`.")
+            .key("wal", "mapping", "stream mode with the defaults below", "How WAL is received and shipped (see `sources[].wal`).")
+            .key("databases", "non-empty list of distinct database names", "every database that allows connections, not templates",
+                    "What `backup --type logical` dumps, in this order.")
+            .key("pg_bin_dir", "absolute path", "/usr/lib/postgresql/<server major>/bin if it exists, else the PATH",
+                    "Where `pg_dump` and `pg_restore` are.")
+            .build();
+    static final List<String> KEYS = SECTION.names();
 
     public PostgresSourceConfig {
         Objects.requireNonNull(name, "name");

@@ -18,7 +18,17 @@ public record RedisSourceConfig(String name, String uri, Path dir, Duration aofI
     public static final Duration DEFAULT_AOF_INTERVAL = Duration.ofSeconds(1);
     static final Duration MIN_AOF_INTERVAL = Duration.ofMillis(200);
     static final Duration MAX_AOF_INTERVAL = Duration.ofSeconds(60);
-    static final List<String> KEYS = List.of("name", "type", "uri", "dir", "aof_interval");
+    /** A {@code sources[]} entry of type redis. */
+    public static final ConfigSection SECTION = ConfigSection.section("sources[] (type: redis)",
+                    "A Redis 7 server: continuous AOF shipping and RDB snapshots (docs/redis.md).")
+            .key("name", "1-63 of [A-Za-z0-9_-], starting with a letter or digit; unique", "required", "The source's name.")
+            .key("type", "redis", "required", "The source type.")
+            .key("uri", "redis:// or rediss:// URI; secret, never shown", "required", "How the agent connects (BGSAVE, INFO).")
+            .key("dir", "absolute path", "required", "Redis's data directory (where `appendonlydir` and the RDB file are).")
+            .key("aof_interval", "duration, " + MIN_AOF_INTERVAL.toMillis() + "ms to " + MAX_AOF_INTERVAL.toSeconds() + "s",
+                    DEFAULT_AOF_INTERVAL.toSeconds() + "s", "How often the AOF's new bytes are shipped: the Redis RPO's upper bound.")
+            .build();
+    static final List<String> KEYS = SECTION.names();
 
     public RedisSourceConfig {
         Objects.requireNonNull(name, "name");

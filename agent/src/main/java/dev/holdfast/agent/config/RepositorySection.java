@@ -35,8 +35,28 @@ public final class RepositorySection {
         }
     }
 
+    /** The {@code repository:} mapping, from {@link Key}. */
+    public static final ConfigSection SECTION;
+
+    static {
+        ConfigSection.Builder b = ConfigSection.section("repository",
+                "The repository (a directory or an S3 bucket) and the master key that opens it; the same in the agent's and the controller's file.");
+        b.key(Key.URL.key, Key.URL.expected, "required", "Where the repository is.");
+        b.key(Key.ENDPOINT.key, Key.ENDPOINT.expected, "AWS", "The S3 API endpoint of another provider or a local server.");
+        b.key(Key.REGION.key, Key.REGION.expected, "us-east-1", "The S3 region.");
+        b.key(Key.PATH_STYLE.key, "true | false", "false", "Address the bucket in the path (most S3-compatible servers need it).");
+        b.key(Key.KEY_FILE.key, "path (relative: to this file's directory)", "required",
+                "The master key file (`holdfast keys init`), mode 0600; never stored in the repository.");
+        b.key(Key.ACCESS_KEY_ID.key, "string", "the AWS default credential chain", "S3 credentials; give both or neither.");
+        b.key(Key.SECRET_ACCESS_KEY.key, "string; secret, never shown", "the AWS default credential chain", "The matching secret.");
+        SECTION = b.build();
+        if (!SECTION.names().equals(Arrays.stream(Key.values()).map(k -> k.key).toList())) {
+            throw new AssertionError("repository section and keys differ");
+        }
+    }
+
     /** The allowed key names, in declaration order. */
-    public static final List<String> KEYS = Arrays.stream(Key.values()).map(k -> k.key).toList();
+    public static final List<String> KEYS = SECTION.names();
 
     private RepositorySection() {
     }

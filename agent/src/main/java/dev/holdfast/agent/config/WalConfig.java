@@ -28,6 +28,23 @@ public record WalConfig(WalMode mode, String slot, Duration partialInterval, boo
     public static final int MAX_PREFETCH = 64;
     public static final int DEFAULT_ARCHIVE_PARALLEL = 4;
     public static final int MAX_ARCHIVE_PARALLEL = 32;
+    /** The {@code wal:} mapping of a postgres source. */
+    public static final ConfigSection SECTION = ConfigSection.section("sources[].wal",
+                    "How a PostgreSQL source's WAL reaches the repository (docs/postgresql.md, stream and archive modes).")
+            .key("mode", "stream | archive", "stream",
+                    "`stream`: the agent is a replication client; `archive`: PostgreSQL's archive_command hands segments over.")
+            .key("slot", "replication slot name, [a-z0-9_]{1,63}", DEFAULT_SLOT, "The physical replication slot (stream mode), created if absent.")
+            .key("partial_interval", "duration, " + MIN_PARTIAL_INTERVAL.toMillis() + "ms to " + MAX_PARTIAL_INTERVAL.toHours() + "h",
+                    DEFAULT_PARTIAL_INTERVAL.toSeconds() + "s",
+                    "How often the segment being filled is uploaded as a new part (stream mode): the RPO's upper bound.")
+            .key("synchronous", "true | false", "false",
+                    "Report the flush position only once durable, as a synchronous standby (add it to synchronous_standby_names): RPO 0.")
+            .key("application_name", "1-63 printable ASCII characters", "holdfast_<source name>",
+                    "The replication connection's application_name (what synchronous_standby_names names).")
+            .key("prefetch", "0 to " + MAX_PREFETCH, String.valueOf(DEFAULT_PREFETCH), "Segments `holdfast-wal-fetch` fetches ahead during recovery.")
+            .key("archive_parallel", "1 to " + MAX_ARCHIVE_PARALLEL, String.valueOf(DEFAULT_ARCHIVE_PARALLEL),
+                    "Segments uploaded at once in archive mode (the agent uploads ahead from archive_status).")
+            .build();
 
     public WalConfig {
         Objects.requireNonNull(mode, "mode");
@@ -47,8 +64,7 @@ public record WalConfig(WalMode mode, String slot, Duration partialInterval, boo
         if (wal == null) {
             return defaults(sourceName);
         }
-        wal.allowOnly(java.util.List.of("mode", "slot", "partial_interval", "synchronous", "application_name", "prefetch",
-                "archive_parallel"));
+        wal.allowOnly(SECTION);
         WalMode mode = wal.optionalString("mode", "stream or archive", s -> s.equals("stream") || s.equals("archive"))
                 .map(s -> WalMode.valueOf(s.toUpperCase(java.util.Locale.ROOT))).orElse(WalMode.STREAM);
         String slot = wal.optionalString("slot", "a replication slot name of 1-63 characters [a-z0-9_]",

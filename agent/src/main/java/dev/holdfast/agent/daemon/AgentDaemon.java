@@ -206,9 +206,14 @@ public final class AgentDaemon {
             return Future.succeededFuture();
         }
         identity = id.get();
-        jobs = new JobRunner(vertx, repository, config, clock, log);
+        jobs = new JobRunner(vertx, repository, pipeline, config, clock, log);
         link = new ControllerLink(vertx, c.url(), config.host(), version, () -> identity.clientOptions(), () -> List.copyOf(sources), jobs,
                 new PolicyCache(c.identityDir()), clock, random, log, this::renewIfDue, c.identityDir());
+        // Restore grants: verified against this identity's CA and this configuration's allowlist (docs/protocol.md).
+        link.grants(new dev.holdfast.agent.grant.GrantedRestores(vertx, repository, pipeline, config,
+                new dev.holdfast.agent.grant.GrantVerifier(() -> identity.ca(), () -> identity.certificate(), config.host(),
+                        config.restore().allowedTargets(), new dev.holdfast.agent.grant.GrantJournal(c.identityDir(), clock,
+                                dev.holdfast.agent.grant.GrantVerifier.CLOCK_SKEW), clock), clock, log));
         link.start();
         log.info("controller_link_starting", "controller", c.url(), "certificate_expires", identity.notAfter());
         return Future.succeededFuture();

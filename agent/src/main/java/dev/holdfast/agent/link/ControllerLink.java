@@ -12,6 +12,7 @@ import dev.holdfast.protocol.v1.JobProgress;
 import dev.holdfast.protocol.v1.JobRequest;
 import dev.holdfast.protocol.v1.JobResult;
 import dev.holdfast.protocol.v1.PolicyUpdate;
+import dev.holdfast.protocol.v1.RestoreGrant;
 import dev.holdfast.protocol.v1.SourceInfo;
 import dev.holdfast.protocol.v1.SourceState;
 import io.vertx.core.Future;
@@ -33,6 +34,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -70,6 +72,7 @@ public final class ControllerLink {
     private final Random random;
     private final EventLog log;
     private final Supplier<Future<Boolean>> renewIfDue;
+    private volatile GrantHandler grants;
 
     private final Map<String, JobProgress> running = new ConcurrentHashMap<>();
     private final ResultJournal recent;
@@ -107,6 +110,19 @@ public final class ControllerLink {
         this.log = Objects.requireNonNull(log, "log").with("controller", controller.toString());
         this.renewIfDue = Objects.requireNonNull(renewIfDue, "renewIfDue");
         this.recent = new ResultJournal(identityDir, clock);
+    }
+
+    /**
+     * Runs restore grants (docs/protocol.md "Restore grants"). Contract: {@link #run} verifies the
+     * grant completely before writing anything and never fails: a refusal is a result with its code.
+     */
+    public interface GrantHandler {
+        Future<JobResult> run(RestoreGrant grant, JobRunner.Progress progress);
+    }
+
+    /** Sets the grant handler (before {@link #start()}); without one every grant is refused. */
+    public void grants(GrantHandler handler) {
+        this.grants = handler;
     }
 
     /** Starts connecting (in the background); the agent runs whether or not the controller answers. */
@@ -164,7 +180,7 @@ public final class ControllerLink {
     private Hello hello() {
         Hello.Builder h = Hello.newBuilder().setMinVersion(ProtocolVersion.MIN).setMaxVersion(ProtocolVersion.MAX).setHost(host)
                 .setAgentVersion(version).addCapabilities("backup.postgres.full").addCapabilities("backup.postgres.incr")
-                .addCapabilities("backup.postgres.logical").setPolicyRevision(policy.revision());
+                .addCapabilities("backup.postgres.logical").addCapabilities("backup.redis.rdb").addCapabilities("backup.files.snapshot").addCapabilities("drill.postgres").setPolicyRevision(policy.revision());
         for (AgentSource s : sources.get()) {
             JsonObject st = safeStatus(s);
             SourceInfo.Builder i = SourceInfo.newBuilder().setName(s.name()).setType(s.type());
@@ -172,6 +188,7 @@ public final class ControllerLink {
             Optional.ofNullable(st.getString("mode")).ifPresent(i::setWalMode);
             h.addSources(i);
         }
+        h.addCapabilities("restore.grant"); // docs/protocol.md "Restore grants"
         h.addAllRunning(running.values());
         h.addAllUnreported(recent.all());
         return h.build();
@@ -194,6 +211,7 @@ public final class ControllerLink {
                 heartbeatTimer = vertx.setPeriodic(every, id -> heartbeat());
             }
             case JOB -> job(m.getJob());
+            case GRANT -> grant(m.getGrant());
             case POLICY -> storePolicy(m.getPolicy());
             case ERROR -> {
                 lastError = m.getError().getCode() + ": " + m.getError().getMessage();
@@ -212,25 +230,52 @@ public final class ControllerLink {
     }
 
     private void job(JobRequest job) {
-        if (running.containsKey(job.getJobId())) {
+        track(job.getJobId(), job.getKind(), job.getSource(), progress -> runner.run(job, progress));
+    }
+
+    /**
+     * A restore grant: deduplicated by the request id it names (read unverified: a repeat of a grant
+     * being run is ignored, one already finished gets its result again), then handed to the grant
+     * handler, which verifies it before anything is written. The journal of used grant ids, not
+     * this deduplication, is what makes a grant single-use.
+     */
+    private void grant(RestoreGrant g) {
+        String requestId = dev.holdfast.agent.grant.GrantVerifier.unverifiedRequestId(g);
+        GrantHandler h = grants;
+        if (requestId.isEmpty() || h == null) {
+            log.warn("restore_grant_refused", "msg", requestId.isEmpty() ? "a grant whose payload does not parse" : "no grant handler");
+            if (!requestId.isEmpty()) {
+                send(AgentMessage.newBuilder().setResult(JobResult.newBuilder().setJobId(requestId).setOk(false)
+                        .setError(dev.holdfast.protocol.Errors.reply(dev.holdfast.error.ErrorCode.GRANT_INVALID,
+                                "this agent does not run restore grants"))
+                        .setFinishedAtMs(clock.millis()).build()).build());
+            }
             return;
         }
-        Optional<JobResult> done = recent.get(job.getJobId());
+        track(requestId, "restore", "", progress -> h.run(g, progress));
+    }
+
+    /** Runs one job (or granted restore) once: progress while it runs, its result kept and sent. */
+    private void track(String jobId, String kind, String source, Function<JobRunner.Progress, Future<JobResult>> work) {
+        if (running.containsKey(jobId)) {
+            return;
+        }
+        Optional<JobResult> done = recent.get(jobId);
         if (done.isPresent()) {
             send(AgentMessage.newBuilder().setResult(done.get()).build());
             return;
         }
-        JobProgress p0 = JobProgress.newBuilder().setJobId(job.getJobId()).setKind(job.getKind()).setSource(job.getSource())
+        JobProgress p0 = JobProgress.newBuilder().setJobId(jobId).setKind(kind).setSource(source)
                 .setPhase("starting").build();
-        running.put(job.getJobId(), p0);
+        running.put(jobId, p0);
         send(AgentMessage.newBuilder().setProgress(p0).build());
-        runner.run(job, (done2, total, phase) -> {
+        work.apply((done2, total, phase) -> {
             JobProgress p = p0.toBuilder().setDone(done2).setTotal(total).setPhase(phase).build();
-            running.put(job.getJobId(), p);
+            running.put(jobId, p);
             long now = clock.millis();
-            Long last = lastProgressSent.get(job.getJobId());
+            Long last = lastProgressSent.get(jobId);
             if (last == null || now - last >= 1000) {
-                lastProgressSent.put(job.getJobId(), now);
+                lastProgressSent.put(jobId, now);
                 context.runOnContext(v -> send(AgentMessage.newBuilder().setProgress(p).build()));
             }
         }).onComplete(ar -> {
@@ -239,10 +284,10 @@ public final class ControllerLink {
             vertx.executeBlocking(() -> {
                 recent.write(journal);
                 return null;
-            }, false).onFailure(t -> log.warn("job_result_not_saved", "job", job.getJobId(), "error", String.valueOf(t.getMessage()),
+            }, false).onFailure(t -> log.warn("job_result_not_saved", "job", jobId, "error", String.valueOf(t.getMessage()),
                     "msg", "the result is sent now but would be lost if the agent restarted before the controller has it"));
-            running.remove(job.getJobId());
-            lastProgressSent.remove(job.getJobId());
+            running.remove(jobId);
+            lastProgressSent.remove(jobId);
             send(AgentMessage.newBuilder().setResult(r).build());
         });
     }

@@ -7,6 +7,7 @@ import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Version;
 import dev.holdfast.cli.RepositoryOptions;
+import dev.holdfast.cli.systemd.Readiness;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import java.io.PrintStream;
@@ -72,8 +73,12 @@ public final class AgentRunCommand implements Callable<Integer> {
         }
         Duration timeout = Duration.ofSeconds(shutdownTimeoutSeconds);
         CountDownLatch forever = new CountDownLatch(1);
+        // Type=notify: "ready" only now that the configuration is valid, the control socket and
+        // metrics listener are bound and every source has started.
+        Readiness readiness = Readiness.fromEnvironment(log);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("signal_received", "msg", "stopping (at most " + timeout.toSeconds() + " s)");
+            readiness.stopping("stopping");
             int status = 0;
             try {
                 daemon.stop().toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -91,6 +96,7 @@ public final class AgentRunCommand implements Callable<Integer> {
             // The JVM would exit with 128 + the signal's number; a clean stop is a success (0).
             Runtime.getRuntime().halt(status);
         }, "holdfast-shutdown"));
+        readiness.ready("agent running");
         forever.await();
         return 0;
     }

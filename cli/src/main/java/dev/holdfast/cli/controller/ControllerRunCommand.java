@@ -4,6 +4,7 @@ import dev.holdfast.agent.config.AgentConfig.LogLevel;
 import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.cli.Ambient;
 import dev.holdfast.cli.Version;
+import dev.holdfast.cli.systemd.Readiness;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.controller.schedule.CronExpression;
 import dev.holdfast.controller.server.ControllerServer;
@@ -78,8 +79,11 @@ public final class ControllerRunCommand implements Callable<Integer> {
             throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, "the controller failed to start: " + e.getCause(), e.getCause());
         }
         Duration timeout = Duration.ofSeconds(shutdownTimeoutSeconds);
+        // Type=notify: "ready" only now that the catalog is open and the listener is bound.
+        Readiness readiness = Readiness.fromEnvironment(log);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("signal_received", "msg", "stopping (at most " + timeout.toSeconds() + " s)");
+            readiness.stopping("stopping");
             int status = 0;
             try {
                 server.stop().toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -93,6 +97,7 @@ public final class ControllerRunCommand implements Callable<Integer> {
             System.err.flush();
             Runtime.getRuntime().halt(status);
         }, "holdfast-shutdown"));
+        readiness.ready("controller listening");
         new CountDownLatch(1).await();
         return 0;
     }

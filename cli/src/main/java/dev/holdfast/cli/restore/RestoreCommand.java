@@ -9,6 +9,7 @@ import dev.holdfast.agent.postgres.logical.LogicalBackups;
 import dev.holdfast.agent.postgres.logical.LogicalRestore;
 import dev.holdfast.agent.postgres.restore.BaseRestore;
 import dev.holdfast.agent.postgres.restore.RecoveryTarget;
+import dev.holdfast.agent.postgres.restore.WalFetchHook;
 import dev.holdfast.cli.Json;
 import dev.holdfast.cli.RepositoryOptions;
 import dev.holdfast.cli.Sources;
@@ -191,7 +192,8 @@ public final class RestoreCommand implements Callable<Integer> {
             BaseRestore.Plan plan = restore.plan(options(config, recovery, workers, "%f %p"));
             String sysid = plan.backup().systemId();
             // The restore command names the system id, known once the backup is chosen.
-            String command = restoreCommand != null ? restoreCommand : defaultRestoreCommand(config, configFile, sysid);
+            String command = restoreCommand != null ? restoreCommand
+                    : WalFetchHook.command(config.controlSocket(), configFile, source, sysid);
             BaseRestore.Options opts = options(config, recovery, workers, command);
             plan = plan.withRestoreCommand(command);
             if (dryRun) {
@@ -279,20 +281,6 @@ public final class RestoreCommand implements Callable<Integer> {
     private BaseRestore.Options options(AgentConfig config, RecoveryTarget recovery, int workers, String command) {
         return new BaseRestore.Options(source, Optional.ofNullable(systemId), backup, target, config.restore().allowedTargets(), recovery,
                 overwrite, workers, command, keepArchiveMode, verifySha256);
-    }
-
-    /** The hook beside this installation's {@code holdfast} (else from PATH), with the agent's socket and this configuration. */
-    private String defaultRestoreCommand(AgentConfig config, Path configFile, String sysid) {
-        String home = System.getProperty("holdfast.home");
-        String hook = home != null && Files.isExecutable(Path.of(home, "bin", "holdfast-wal-fetch"))
-                ? Path.of(home, "bin", "holdfast-wal-fetch").toString() : "holdfast-wal-fetch";
-        return sh(hook) + " --socket " + sh(config.controlSocket().toAbsolutePath().toString()) + " --config "
-                + sh(configFile.toAbsolutePath().toString()) + " --source " + source + " --system-id " + sysid + " %f %p";
-    }
-
-    /** A word for sh: as is when it holds only safe characters, else single-quoted. */
-    static String sh(String word) {
-        return word.matches("[A-Za-z0-9_./:=@+-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     private void printPlan(BaseRestore.Plan plan, RecoveryTarget recovery, boolean dry) {

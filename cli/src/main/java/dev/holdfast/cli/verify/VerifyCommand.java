@@ -124,7 +124,9 @@ public final class VerifyCommand implements Callable<Integer> {
         boolean error = report.errors().stream().anyMatch(p -> b.id().toString().equals(p.backup()) && b.source().equals(p.source())
                 && b.systemId().equals(p.systemId()));
         if (!b.complete()) {
-            return "INCOMPLETE (warning)";
+            boolean pruning = report.problems().stream().anyMatch(p -> p.kind() == BackupVerifier.Kind.PRUNING
+                    && b.id().toString().equals(p.backup()) && b.source().equals(p.source()) && b.systemId().equals(p.systemId()));
+            return pruning ? "BEING REMOVED by retention (warning)" : "INCOMPLETE (warning)";
         }
         if (!b.restorable()) {
             return error ? "FAILED: not restorable" : "skipped";

@@ -171,4 +171,18 @@ class VerifyCommandTest {
         assertTrue(c.out().contains(FULL2 + "  full  INCOMPLETE (warning)"), c::toString);
         assertTrue(c.out().contains("1 warning(s): all is well"), c::toString);
     }
+
+    @Test
+    void aBackupWhosePruneStoppedHalfWayIsBeingRemovedAWarning() throws Exception {
+        b.full(FULL, 3, TestBackups.files("base/1/a"));
+        b.full(FULL2, 5, TestBackups.files("base/1/a"));
+        b.wal(1, 3, 6);
+        // What retention leaves when stopped right after deleting the manifest: its marker and manifest.copy.
+        var layout = b.layout(dev.holdfast.repository.backup.BackupId.parse(FULL));
+        repo.put(layout.pruning(), new java.io.ByteArrayInputStream("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8)), true);
+        dev.holdfast.repository.store.Futures.await(repo.store().delete(layout.manifest()));
+        Cli v = Cli.run("verify", "--config", cfg);
+        assertEquals(0, v.status(), v::toString);
+        assertTrue(v.out().contains(FULL + "  full  BEING REMOVED by retention (warning)"), v.out());
+    }
 }

@@ -6,6 +6,7 @@ import dev.holdfast.controller.catalog.BackupRecord;
 import dev.holdfast.controller.catalog.JobRecord;
 import dev.holdfast.controller.catalog.SourceLiveState;
 import dev.holdfast.controller.catalog.SourceRecord;
+import dev.holdfast.controller.catalog.VerificationRecord;
 import dev.holdfast.controller.config.ControllerConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -56,6 +57,21 @@ final class ApiJson {
                 .put("stored_bytes", b.storedBytes());
     }
 
+    /**
+     * A backup's latest verification: {@code state} ok | failed | never, {@code at}, {@code error}
+     * ({@code {"code", "message"}} when failed), {@code data_read}, {@code bytes_read}, {@code job_id}.
+     */
+    static JsonObject verification(Optional<VerificationRecord> v) {
+        if (v.isEmpty()) {
+            return new JsonObject().put("state", "never").put("at", null).put("error", null).put("data_read", false).put("bytes_read", 0L)
+                    .put("job_id", null);
+        }
+        VerificationRecord r = v.get();
+        return new JsonObject().put("state", r.state()).put("at", r.at().toString())
+                .put("error", r.ok() ? null : new JsonObject().put("code", r.errorCode().orElse(null)).put("message", r.errorMessage().orElse(null)))
+                .put("data_read", r.dataRead()).put("bytes_read", r.bytesRead()).put("job_id", r.jobId());
+    }
+
     /** A backup that is still a job (queued, dispatched or running): no backup id yet, the job's state. */
     static JsonObject pendingBackup(JobRecord j) {
         return new JsonObject().put("id", j.backupId().orElse(null)).put("job_id", j.id()).put("host", j.host()).put("source", j.source())
@@ -79,10 +95,42 @@ final class ApiJson {
                 .put("error", error).put("result", new JsonObject(new TreeMap<String, Object>(j.result())));
     }
 
+    /**
+     * A drill job as {@code GET /drills} lists it: the job's fields, and from its result the backup
+     * it restored, {@code rto_seconds}, {@code rpo_seconds}, {@code restored_to} (null until measured)
+     * and the {@code checks}.
+     */
+    static JsonObject drill(JobRecord j) {
+        JsonObject o = job(j);
+        o.remove("result");
+        o.put("backup", blankToNull(j.result().get("backup"))).put("rto_seconds", number(j.result().get("rto_seconds")))
+                .put("rpo_seconds", number(j.result().get("rpo_seconds"))).put("restored_to", blankToNull(j.result().get("restored_to")));
+        String checks = j.result().get("checks");
+        o.put("checks", checks == null || checks.isEmpty() ? new io.vertx.core.json.JsonArray() : new io.vertx.core.json.JsonArray(checks));
+        return o;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private static Double number(String s) {
+        try {
+            return s == null || s.isEmpty() ? null : Double.valueOf(s);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     static JsonObject audit(AuditRecord a) {
         return new JsonObject().put("seq", a.seq()).put("at", a.at().toString()).put("request_id", a.requestId()).put("actor", a.actor())
                 .put("role", a.role()).put("action", a.action()).put("object", a.object()).put("outcome", a.outcome())
                 .put("detail", a.detail());
+    }
+
+    /** An entry with its chain mac (hex; null for an entry that predates the chain). */
+    static JsonObject audit(dev.holdfast.controller.catalog.AuditEntry e) {
+        return audit(e.record()).put("mac", e.mac().map(dev.holdfast.controller.audit.AuditMac::hex).orElse(null));
     }
 
     static JsonObject policy(ControllerConfig.Policy p) {
@@ -105,7 +153,9 @@ final class ApiJson {
         return new JsonObject().put("name", p.name()).put("sources", new JsonArray(new ArrayList<>(p.sources())))
                 .put("schedules", schedules).put("time_zone", p.timeZone().getId()).put("jitter_seconds", p.jitter().toSeconds())
                 .put("retention", new JsonObject().put("daily", r.daily()).put("weekly", r.weekly()).put("monthly", r.monthly())
-                        .put("pitr_window_seconds", r.pitrWindow().toSeconds()))
+                        .put("pitr_window_seconds", r.pitrWindow().toSeconds())
+                        .put("lock", r.lock().map(m -> m.name().toLowerCase(java.util.Locale.ROOT)).orElse(null))
+                        .put("interval_seconds", r.interval().toSeconds()))
                 .put("restore", new JsonObject().put("approvals", p.restore().approvals())
                         .put("allowed_targets", new JsonArray(new ArrayList<>(targets))));
     }

@@ -10,8 +10,11 @@ import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.JobRecord;
 import dev.holdfast.controller.catalog.PageRequest;
 import dev.holdfast.controller.catalog.SourceRecord;
+import dev.holdfast.controller.catalog.VerificationRecord;
 import dev.holdfast.controller.config.ControllerConfig;
+import dev.holdfast.controller.dashboard.Dashboard;
 import dev.holdfast.controller.metrics.ControllerMetrics;
+import dev.holdfast.controller.retention.RetentionService;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import io.vertx.core.Future;
@@ -76,17 +79,19 @@ public final class ApiRouter {
             ApiRoute.read(PREFIX + "/snapshots"),
             ApiRoute.read(PREFIX + "/jobs"),
             ApiRoute.read(PREFIX + "/jobs/:id"),
-            ApiRoute.mutateLater(HttpMethod.POST, PREFIX + "/verify/:id", Right.OPERATE, "verify.request"),
-            ApiRoute.mutateLater(HttpMethod.POST, PREFIX + "/restores", Right.OPERATE, "restore.request"),
-            ApiRoute.readLater(PREFIX + "/restores"),
-            ApiRoute.readLater(PREFIX + "/restores/:id"),
-            ApiRoute.mutateLater(HttpMethod.POST, PREFIX + "/restores/:id/approve", Right.OPERATE, "restore.approve"),
-            ApiRoute.readLater(PREFIX + "/drills"),
-            ApiRoute.mutateLater(HttpMethod.POST, PREFIX + "/drills", Right.OPERATE, "drill.request"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/verify/:id", Right.OPERATE, "verify.request"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/restores", Right.OPERATE, "restore.request"),
+            ApiRoute.read(PREFIX + "/restores"),
+            ApiRoute.read(PREFIX + "/restores/:id"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/restores/:id/approve", Right.OPERATE, "restore.approve"),
+            ApiRoute.read(PREFIX + "/drills"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/drills", Right.OPERATE, "drill.request"),
             ApiRoute.read(PREFIX + "/audit"),
             ApiRoute.read(PREFIX + "/policies"),
             ApiRoute.read(PREFIX + "/policies/:name"),
             ApiRoute.mutateLater(HttpMethod.PUT, PREFIX + "/policies/:name", Right.ADMINISTER, "policy.update"),
+            ApiRoute.read(PREFIX + "/policies/:name/plan"),
+            ApiRoute.mutate(HttpMethod.POST, PREFIX + "/policies/:name/enforce", Right.ADMINISTER, "retention.enforce"),
             ApiRoute.mutate(HttpMethod.POST, PREFIX + "/tokens", Right.ADMINISTER, "token.create"),
             ApiRoute.mutate(HttpMethod.DELETE, PREFIX + "/tokens/:name", Right.ADMINISTER, "token.revoke"),
             ApiRoute.mutate(HttpMethod.POST, PREFIX + "/enrolment-tokens", Right.ADMINISTER, "enrolment_token.create"),
@@ -95,7 +100,7 @@ public final class ApiRouter {
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
     static final Pattern SOURCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
     static final Pattern TAG = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
-    static final Pattern BACKUP_TYPE = Pattern.compile("full|incr|logical");
+    static final Pattern BACKUP_TYPE = Pattern.compile("full|incr|logical|rdb|snapshot");
     static final Pattern ROLE = Pattern.compile("admin|service|analyst");
     static final Pattern TOKEN_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}");
     private static final Pattern REQUEST_ID_SHAPE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
@@ -115,6 +120,11 @@ public final class ApiRouter {
     private final EnrolmentTokenIssuer enrolment;
     private final AgentRevoker revoker;
     private final EventLog log;
+    private volatile RestoreRequests restores;
+    /** Retention's plan and enforcement; null until {@link #retention} is called (then {@code retention_unavailable}). */
+    private volatile RetentionService retention;
+    /** The verification service; null when no repository is configured (POST /verify answers 409). */
+    private VerifyRequests verify;
 
     public ApiRouter(Vertx vertx, Catalog catalog, Clock clock, SecureRandom random, ControllerConfig config, ControllerMetrics metrics,
                      BackupRequests backups, EnrolmentTokenIssuer enrolment, AgentRevoker revoker, EventLog log) {
@@ -130,9 +140,27 @@ public final class ApiRouter {
         this.log = Objects.requireNonNull(log, "log");
     }
 
+    /** The restore service behind {@code /restores} (without one those endpoints answer not_implemented). */
+    public ApiRouter restores(RestoreRequests r) {
+        this.restores = Objects.requireNonNull(r, "restores");
+        return this;
+    }
+
+    /** Serves {@code GET /policies/{name}/plan} and {@code POST /policies/{name}/enforce} with {@code service}. */
+    public ApiRouter retention(RetentionService service) {
+        this.retention = service;
+        return this;
+    }
+
+    /** Serves {@code POST /verify/{id}} with {@code v} (call before {@link #router()}); without it the endpoint answers 409. */
+    public ApiRouter verifyRequests(VerifyRequests v) {
+        this.verify = Objects.requireNonNull(v, "verify");
+        return this;
+    }
+
     /**
-     * A new router serving {@link #ROUTES}; unknown paths get {@code 404 not_found}, a known path with
-     * another method {@code 405}. More routes (the dashboard) may be added to it by the caller.
+     * A new router serving {@link #ROUTES} and the dashboard ({@code GET /}, {@link Dashboard}); unknown
+     * paths get {@code 404 not_found}, a known path with another method {@code 405}.
      */
     public Router router() {
         Router r = Router.router(vertx);
@@ -159,6 +187,7 @@ public final class ApiRouter {
                 failure(ctx);
             });
         }
+        Dashboard.mount(r);
         r.errorHandler(404, ctx -> sendError(ctx, 404, ErrorCode.NOT_FOUND.code(),
                 "no such endpoint: " + ctx.request().method().name() + " " + Bodies.clip(ctx.request().path())
                         + " (see docs/api.md)"));
@@ -185,13 +214,22 @@ public final class ApiRouter {
         m.put("GET " + PREFIX + "/snapshots", this::snapshots);
         m.put("GET " + PREFIX + "/jobs", this::jobs);
         m.put("GET " + PREFIX + "/jobs/:id", this::job);
+        m.put("GET " + PREFIX + "/drills", this::drills);
+        m.put("POST " + PREFIX + "/drills", this::requestDrill);
         m.put("GET " + PREFIX + "/audit", this::audit);
         m.put("GET " + PREFIX + "/policies", this::policies);
         m.put("GET " + PREFIX + "/policies/:name", this::policy);
+        m.put("GET " + PREFIX + "/policies/:name/plan", this::retentionPlan);
+        m.put("POST " + PREFIX + "/policies/:name/enforce", this::retentionEnforce);
         m.put("POST " + PREFIX + "/tokens", this::createToken);
         m.put("DELETE " + PREFIX + "/tokens/:name", this::revokeToken);
         m.put("POST " + PREFIX + "/enrolment-tokens", this::createEnrolmentToken);
         m.put("GET /metrics", this::metrics);
+        m.put("POST " + PREFIX + "/restores", this::requestRestore);
+        m.put("GET " + PREFIX + "/restores", this::restoresList);
+        m.put("GET " + PREFIX + "/restores/:id", this::restore);
+        m.put("POST " + PREFIX + "/restores/:id/approve", this::approveRestore);
+        m.put("POST " + PREFIX + "/verify/:id", this::requestVerify);
         return m;
     }
 
@@ -355,7 +393,7 @@ public final class ApiRouter {
             ctx.put(K_OBJECT, Bodies.clip(object));
         }
         ctx.fail(new HoldfastException(ErrorCode.NOT_IMPLEMENTED, route.method().name() + " " + route.path()
-                + " is not served by this version: it arrives with the retention/restore-authorization work"));
+                + " is not served by this version (change the configuration file and restart the controller instead)"));
     }
 
     // ---- reads ----
@@ -442,23 +480,35 @@ public final class ApiRouter {
                 if (room == 0) {
                     return Future.succeededFuture(Paging.body(items, Optional.of(Paging.encode(new JsonObject().put("p", "b")))));
                 }
-                return catalog.backups(source, new PageRequest(Optional.empty(), room)).map(bp -> {
-                    bp.items().forEach(b -> items.add(ApiJson.backup(b)));
+                return catalog.backups(source, new PageRequest(Optional.empty(), room)).compose(bp -> withVerify(bp.items(), source).map(bs -> {
+                    items.addAll(bs);
                     return Paging.body(items, bp.next().map(n -> Paging.encode(new JsonObject().put("p", "b").put("u", n))));
-                });
+                }));
             });
         } else if ("b".equals(phase)) {
             Object u = cur.getValue("u");
             if (u != null && !(u instanceof String)) {
                 throw Paging.badCursor();
             }
-            f = catalog.backups(source, new PageRequest(Optional.ofNullable((String) u), page.limit())).map(bp -> Paging.body(
-                    bp.items().stream().map(ApiJson::backup).toList(),
-                    bp.next().map(n -> Paging.encode(new JsonObject().put("p", "b").put("u", n)))));
+            f = catalog.backups(source, new PageRequest(Optional.ofNullable((String) u), page.limit())).compose(bp -> withVerify(bp.items(),
+                    source).map(bs -> Paging.body(bs, bp.next().map(n -> Paging.encode(new JsonObject().put("p", "b").put("u", n))))));
         } else {
             throw Paging.badCursor();
         }
         f.onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
+    }
+
+    /** The backups as JSON, each with its latest verification ({@code "verify"}). */
+    private Future<List<JsonObject>> withVerify(List<BackupRecord> backups, Optional<String> source) {
+        if (backups.isEmpty()) {
+            return Future.succeededFuture(List.of());
+        }
+        return catalog.verifications(source).map(vs -> {
+            Map<String, VerificationRecord> byKey = new HashMap<>();
+            vs.forEach(v -> byKey.put(v.source() + "/" + v.systemId() + "/" + v.backupId(), v));
+            return backups.stream().map(b -> ApiJson.backup(b).put("verify",
+                    ApiJson.verification(Optional.ofNullable(byKey.get(b.source() + "/" + b.systemId() + "/" + b.id()))))).toList();
+        });
     }
 
     /** Complete backups only (restorable snapshots), newest first. */
@@ -483,9 +533,19 @@ public final class ApiRouter {
                 .onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
     }
 
-    private void audit(RoutingContext ctx) {
+    private void drills(RoutingContext ctx) {
         PageRequest page = Paging.request(ctx.request());
-        catalog.audit(page).map(p -> Paging.body(p.items().stream().map(ApiJson::audit).toList(), p.next()))
+        catalog.jobsOfKind("drill", page).map(p -> Paging.body(p.items().stream().map(ApiJson::drill).toList(), p.next()))
+                .onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
+    }
+
+    private void audit(RoutingContext ctx) {
+        if ("jsonl".equals(ctx.request().getParam("format"))) {
+            AuditJsonlResponse.send(ctx, catalog);
+            return;
+        }
+        PageRequest page = Paging.request(ctx.request());
+        catalog.auditEntries(page).map(p -> Paging.body(p.items().stream().map(ApiJson::audit).toList(), p.next()))
                 .onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
     }
 
@@ -516,6 +576,32 @@ public final class ApiRouter {
         send(ctx, 200, ApiJson.policy(p));
     }
 
+    private RetentionService retentionService() {
+        RetentionService r = retention;
+        if (r == null) {
+            throw new HoldfastException(ErrorCode.RETENTION_UNAVAILABLE, "this controller does not run retention"
+                    + " (it has no 'repository:' configured)");
+        }
+        return r;
+    }
+
+    /** The dry-run plan of a policy's retention (docs/api.md). */
+    private void retentionPlan(RoutingContext ctx) {
+        retentionService().plan(ctx.pathParam("name")).onSuccess(body -> send(ctx, 200, body)).onFailure(ctx::fail);
+    }
+
+    /** Enforces a policy's retention now; audited as {@code retention.enforce}, each deletion batch as {@code retention.delete}. */
+    private void retentionEnforce(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        ctx.put(K_OBJECT, Bodies.clip(name));
+        Actor a = actor(ctx);
+        retentionService().enforce(name, a.name(), a.role().wire(), requestIdOf(ctx)).onSuccess(body -> {
+            int deleted = body.getJsonArray("clusters").stream().mapToInt(c -> ((JsonObject) c).getInteger("deleted")).sum();
+            reply(ctx, 200, body, Bodies.clip(name), "deleted " + deleted + " object(s) in " + body.getJsonArray("clusters").size()
+                    + " cluster(s)");
+        }).onFailure(ctx::fail);
+    }
+
     private void metrics(RoutingContext ctx) {
         vertx.executeBlocking(metrics::scrape, false).onSuccess(text -> {
             if (!ctx.response().ended()) {
@@ -532,13 +618,62 @@ public final class ApiRouter {
         String host = Bodies.string(body, "host", HOST, "an agent's host name such as db1");
         String source = Bodies.string(body, "source", SOURCE, "a source name such as main");
         ctx.put(K_OBJECT, host + "/" + source);
-        String type = Bodies.string(body, "type", BACKUP_TYPE, "full, incr or logical");
+        String type = Bodies.string(body, "type", BACKUP_TYPE, "full, incr or logical (postgres), rdb (redis) or snapshot (files)");
         String tag = Bodies.optionalString(body, "tag", TAG, "lower-case letters, digits, '_' and '-', such as adhoc").orElse("adhoc");
         Actor actor = actor(ctx);
         backups.requestBackup(host, source, type, tag, actor, requestIdOf(ctx)).onSuccess(job -> reply(ctx, 202,
                 new JsonObject().put("id", job.id()).put("state", job.state().wire()).put("host", job.host()).put("source", job.source())
                         .put("type", job.type()).put("tag", job.tag()),
                 host + "/" + source, "job " + job.id() + ", type " + type + ", tag " + tag)).onFailure(ctx::fail);
+    }
+
+    private void requestDrill(RoutingContext ctx) {
+        JsonObject body = Bodies.object(ctx.body(), "{\"host\": \"db1\", \"source\": \"main\"}");
+        Bodies.allowOnly(body, List.of("host", "source"));
+        String host = Bodies.string(body, "host", HOST, "an agent's host name such as db1");
+        String source = Bodies.string(body, "source", SOURCE, "a source name such as main");
+        ctx.put(K_OBJECT, host + "/" + source);
+        backups.requestDrill(host, source, actor(ctx), requestIdOf(ctx)).onSuccess(job -> reply(ctx, 202, ApiJson.drill(job),
+                host + "/" + source, "drill job " + job.id())).onFailure(ctx::fail);
+    }
+
+    /**
+     * {@code POST /verify/{id}?source=NAME}, body {@code {"read_data": true}} optional: starts a
+     * verify job of that backup and answers 202 with the job (read it with {@code GET /jobs/{id}}).
+     */
+    private void requestVerify(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        ctx.put(K_OBJECT, Bodies.clip(id));
+        if (verify == null) {
+            throw new HoldfastException(ErrorCode.CONFLICT, "this controller has no repository configured ('repository:' in "
+                    + config.file().getFileName() + "), so it cannot verify backups");
+        }
+        try {
+            dev.holdfast.repository.backup.BackupId.parse(id);
+        } catch (RuntimeException e) {
+            throw new HoldfastException(ErrorCode.USAGE, "id: expected a backup id such as 20261123T090000Z-full");
+        }
+        String source = ctx.request().getParam("source");
+        if (source == null || !SOURCE.matcher(source).matches()) {
+            throw new HoldfastException(ErrorCode.USAGE, "query parameter 'source' is required: the backup's source name, such as"
+                    + " ?source=main (backup ids are unique only within a source)");
+        }
+        ctx.put(K_OBJECT, source + "/" + id);
+        boolean readData = false;
+        if (ctx.body() != null && !ctx.body().isEmpty() && !ctx.body().asString().isBlank()) {
+            JsonObject body = Bodies.object(ctx.body(), "{\"read_data\": true}");
+            Bodies.allowOnly(body, List.of("read_data"));
+            Object r = body.getValue("read_data");
+            if (r != null && !(r instanceof Boolean)) {
+                throw new HoldfastException(ErrorCode.USAGE, "read_data: expected true or false");
+            }
+            readData = Boolean.TRUE.equals(r);
+        }
+        boolean all = readData;
+        verify.requestVerify(source, id, readData, actor(ctx), requestIdOf(ctx)).onSuccess(job -> reply(ctx, 202,
+                new JsonObject().put("id", job.id()).put("state", job.state().wire()).put("kind", job.kind()).put("source", source)
+                        .put("backup_id", id).put("read_data", all),
+                source + "/" + id, "job " + job.id() + (all ? ", data read" : ", structure"))).onFailure(ctx::fail);
     }
 
     private void revokeAgent(RoutingContext ctx) {
@@ -596,5 +731,54 @@ public final class ApiRouter {
         enrolment.issue(host, actor(ctx), requestIdOf(ctx)).onSuccess(t -> reply(ctx, 201,
                 new JsonObject().put("token", t.token()).put("expires_at", t.expiresAt().toString()).put("host", host),
                 "host:" + host, "expires at " + t.expiresAt())).onFailure(ctx::fail);
+    }
+
+    // ---- restores (docs/api.md "Restores"; the service is dev.holdfast.controller.restore) ----
+
+    private RestoreRequests restoreService(RoutingContext ctx) {
+        RestoreRequests r = restores;
+        if (r == null) {
+            notImplemented(ctx);
+        }
+        return r;
+    }
+
+    private void requestRestore(RoutingContext ctx) {
+        RestoreRequests.Ask ask = RestoreBodies.ask(Bodies.object(ctx.body(), RestoreBodies.EXAMPLE));
+        ctx.put(K_OBJECT, ask.host() + "/" + ask.source());
+        RestoreRequests r = restoreService(ctx);
+        if (r != null) {
+            r.request(ask, actor(ctx), requestIdOf(ctx)).onSuccess(b -> reply(ctx, 202, b, "restore:" + b.getString("id"),
+                    "restore " + b.getString("id") + " of " + ask.source() + " backup " + b.getString("backup_id") + " to " + ask.host()
+                            + ":" + ask.target() + ", policy approvals: " + b.getInteger("approvals_required")))
+                    .onFailure(ctx::fail);
+        }
+    }
+
+    private void approveRestore(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        ctx.put(K_OBJECT, "restore:" + Bodies.clip(id));
+        RestoreRequests r = restoreService(ctx);
+        if (r != null) {
+            r.approve(id, actor(ctx), requestIdOf(ctx)).onSuccess(b -> reply(ctx, 200, b, "restore:" + b.getString("id"),
+                    "approval by " + actor(ctx).name() + " (policy approvals: " + b.getInteger("approvals_required") + "), state "
+                            + b.getString("state") + (b.getJsonObject("grant") == null ? "" : ", grant " + b.getJsonObject("grant").getString("id"))))
+                    .onFailure(ctx::fail);
+        }
+    }
+
+    private void restoresList(RoutingContext ctx) {
+        PageRequest page = Paging.request(ctx.request());
+        RestoreRequests r = restoreService(ctx);
+        if (r != null) {
+            r.list(page).onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
+        }
+    }
+
+    private void restore(RoutingContext ctx) {
+        RestoreRequests r = restoreService(ctx);
+        if (r != null) {
+            r.get(ctx.pathParam("id")).onSuccess(b -> send(ctx, 200, b)).onFailure(ctx::fail);
+        }
     }
 }

@@ -19,4 +19,14 @@ public interface BackupRequests {
      * @param requestId the API request's id, for the job's own audit trail
      */
     Future<JobRecord> requestBackup(String host, String source, String type, String tag, Actor actor, String requestId);
+
+    /**
+     * A restore drill of a postgres source ({@code POST /api/v1/drills}, docs/drill.md), with the same
+     * contract: {@code not_found} for an unknown host or source, {@code usage} for a source that is not
+     * postgres; the returned job (kind {@code drill}) is the one inserted.
+     */
+    default Future<JobRecord> requestDrill(String host, String source, Actor actor, String requestId) {
+        return Future.failedFuture(new dev.holdfast.error.HoldfastException(dev.holdfast.error.ErrorCode.NOT_IMPLEMENTED,
+                "this controller does not run drills"));
+    }
 }

@@ -1,5 +1,7 @@
 package dev.holdfast.controller.catalog;
 
+import dev.holdfast.controller.audit.AuditKey;
+import dev.holdfast.controller.audit.AuditMac;
 import io.vertx.core.Future;
 import java.time.Instant;
 import java.util.List;
@@ -54,6 +56,9 @@ public interface Catalog extends AutoCloseable {
     /** Backups, newest first (by started_at, then id); {@code source} empty: all sources. */
     Future<Page<BackupRecord>> backups(Optional<String> source, PageRequest page);
 
+    /** Removes a backup's row (retention deleted its manifest); absent rows are fine. */
+    Future<Void> deleteBackup(String source, String systemId, String id);
+
     /** Replaces the WAL ranges known for (source, system id). */
     Future<Void> replaceWalRanges(String source, String systemId, List<WalRangeRecord> ranges);
 
@@ -62,6 +67,20 @@ public interface Catalog extends AutoCloseable {
 
     /** Deletes every backup and WAL range row (reindex starts from this). */
     Future<Void> clearRepositoryIndex();
+
+    // ---- verification (controller verify package) ----
+
+    /** Inserts or replaces the latest verification outcome of a backup. */
+    Future<Void> recordVerification(VerificationRecord v);
+
+    /** The latest verification outcomes of a source's backups ({@code source} empty: all), in no particular order. */
+    Future<List<VerificationRecord>> verifications(Optional<String> source);
+
+    /** A named value the controller keeps across restarts (e.g. {@code verify.sample.cursor}). */
+    Future<Optional<String>> controllerState(String name);
+
+    /** Sets a named value (insert or replace). */
+    Future<Void> putControllerState(String name, String value, Instant at);
 
     // ---- jobs ----
 
@@ -77,6 +96,12 @@ public interface Catalog extends AutoCloseable {
 
     /** Jobs, newest first (by created_at). */
     Future<Page<JobRecord>> jobs(PageRequest page);
+
+    /** Jobs of one kind ({@code backup}, {@code drill}), newest first (by created_at). */
+    Future<Page<JobRecord>> jobsOfKind(String kind, PageRequest page);
+
+    /** For each host and source, its newest succeeded job of {@code kind} (by finished_at), e.g. the last good drill. */
+    Future<List<JobRecord>> lastSucceeded(String kind);
 
     // ---- schedules ----
 
@@ -125,11 +150,55 @@ public interface Catalog extends AutoCloseable {
 
     // ---- audit ----
 
-    /** Appends an entry; the catalog assigns its sequence number (returned). */
+    /**
+     * Appends an entry; the catalog assigns its sequence number (returned) and its chain mac
+     * (docs/format.md section 15.1), computed and stored in one transaction with the entry and the
+     * chain's head. Appends are serialized: one at a time in this process, and under the head row's
+     * lock across processes sharing a PostgreSQL catalog, so the chain never forks. Fails with
+     * {@code audit_key_mismatch} when the catalog was opened without the chain's key.
+     */
     Future<Long> appendAudit(AuditRecord entry);
 
     /** Audit entries in sequence order, oldest first. */
     Future<Page<AuditRecord>> audit(PageRequest page);
+
+    /** Audit entries with their chain macs, in sequence order, oldest first. */
+    Future<Page<AuditEntry>> auditEntries(PageRequest page);
+
+    /** Up to {@code limit} audit entries with sequence numbers above {@code afterSeq}, oldest first. */
+    Future<List<AuditEntry>> auditAfter(long afterSeq, int limit);
+
+    /** The chain's head, base and export position. */
+    Future<AuditHead> auditHead();
+
+    /**
+     * Records that the entries up to {@code seq} (mac {@code mac}) are exported, if the recorded
+     * export position is still {@code fromSeq}: true when it was recorded, false when another
+     * exporter moved it first.
+     */
+    Future<Boolean> markAuditExported(long fromSeq, long seq, AuditMac mac);
+
+    /** The key this catalog chains audit entries with; empty when it was opened for reading only. */
+    Optional<AuditKey> auditKey();
+
+    // ---- restore requests ----
+
+    Future<Void> insertRestore(RestoreRecord restore);
+
+    /**
+     * Replaces a restore request if its stored revision is {@code expectedRevision} (the new record
+     * carries a higher one): true for exactly one of concurrent callers, false when it changed
+     * meanwhile (re-read and decide again).
+     */
+    Future<Boolean> updateRestore(RestoreRecord restore, long expectedRevision);
+
+    Future<Optional<RestoreRecord>> restore(String id);
+
+    /** Restore requests, newest first. */
+    Future<Page<RestoreRecord>> restores(PageRequest page);
+
+    /** Approved and running restore requests (of one host, or all), oldest first. */
+    Future<List<RestoreRecord>> openRestores(Optional<String> host);
 
     /** Closes the connection pool. */
     @Override

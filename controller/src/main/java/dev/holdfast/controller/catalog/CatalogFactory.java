@@ -1,5 +1,6 @@
 package dev.holdfast.controller.catalog;
 
+import dev.holdfast.controller.audit.AuditKey;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
@@ -19,6 +20,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -50,6 +52,40 @@ public final class CatalogFactory {
     }
 
     public static Future<Catalog> open(Vertx vertx, ControllerConfig.CatalogUrl url, Path dataDir, Clock clock) {
+        return open(vertx, url, dataDir, clock, new SecureRandom());
+    }
+
+    /**
+     * Opens the catalog with the audit chain's key {@code <data_dir>/audit.key}, created (0600, from
+     * {@code random}) when it does not exist yet. Fails with {@code audit_key_mismatch} when the
+     * catalog's chain was made with another key (docs/controller.md "Audit log").
+     */
+    public static Future<Catalog> open(Vertx vertx, ControllerConfig.CatalogUrl url, Path dataDir, Clock clock, SecureRandom random) {
+        Path keyFile = dataDir.resolve(AUDIT_KEY_FILE);
+        return openStore(vertx, url, dataDir, clock).compose(c -> vertx.executeBlocking(() -> AuditKey.loadOrCreate(keyFile, random))
+                .compose(key -> ((R2dbcCatalog) c).checkAuditKey(key).map(v -> {
+                    ((R2dbcCatalog) c).auditKey(key);
+                    return c;
+                }))
+                .recover(e -> {
+                    c.close();
+                    return Future.failedFuture(e);
+                }));
+    }
+
+    /**
+     * Opens the catalog without the audit key: everything but {@link Catalog#appendAudit} works.
+     * For {@code holdfast audit verify} and {@code export}, which must read a chain whatever key
+     * they are given.
+     */
+    public static Future<Catalog> openForReading(Vertx vertx, ControllerConfig.CatalogUrl url, Path dataDir, Clock clock) {
+        return openStore(vertx, url, dataDir, clock);
+    }
+
+    /** The audit key's file in the data directory. */
+    public static final String AUDIT_KEY_FILE = "audit.key";
+
+    private static Future<Catalog> openStore(Vertx vertx, ControllerConfig.CatalogUrl url, Path dataDir, Clock clock) {
         R2dbcCatalog catalog;
         try {
             catalog = url.embedded() ? embedded(vertx, dataDir) : postgres(vertx, url.url());

@@ -1,5 +1,8 @@
 package dev.holdfast.controller.catalog;
 
+import dev.holdfast.controller.audit.AuditChain;
+import dev.holdfast.controller.audit.AuditKey;
+import dev.holdfast.controller.audit.AuditMac;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import io.r2dbc.pool.ConnectionPool;
@@ -24,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -50,6 +54,10 @@ public final class R2dbcCatalog implements Catalog {
     private final ConnectionPool pool;
     private final boolean blockingDriver;
     private final String description;
+    /** The audit chain's key; null when opened for reading only. */
+    private volatile AuditKey auditKey;
+    /** The last audit append's completion: each append starts after it (one writer in this process). */
+    private CompletableFuture<?> auditTail = CompletableFuture.completedFuture(null);
 
     R2dbcCatalog(Vertx vertx, ConnectionPool pool, boolean blockingDriver, String description) {
         this.vertx = vertx;
@@ -219,6 +227,12 @@ public final class R2dbcCatalog implements Catalog {
     }
 
     @Override
+    public Future<Void> deleteBackup(String source, String systemId, String id) {
+        return withConnection(c -> update(c, "DELETE FROM backups WHERE source = $1 AND system_id = $2 AND id = $3", source, systemId, id))
+                .mapEmpty();
+    }
+
+    @Override
     public Future<Void> replaceWalRanges(String source, String systemId, List<WalRangeRecord> ranges) {
         return withConnection(c -> {
             Mono<Long> work = update(c, "DELETE FROM wal_ranges WHERE source = $1 AND system_id = $2", source, systemId);
@@ -245,6 +259,43 @@ public final class R2dbcCatalog implements Catalog {
     @Override
     public Future<Void> clearRepositoryIndex() {
         return withConnection(c -> transaction(c, update(c, "DELETE FROM backups").then(update(c, "DELETE FROM wal_ranges")))).mapEmpty();
+    }
+
+    // ---- verification ----
+
+    @Override
+    public Future<Void> recordVerification(VerificationRecord v) {
+        Object[] args = {micros(v.at()), v.ok(), text(v.errorCode()), text(v.errorMessage()), v.dataRead(), v.bytesRead(), v.jobId(),
+                v.source(), v.systemId(), v.backupId()};
+        return upsert("UPDATE verifications SET at_us = $1, passed = $2, error_code = $3, error_message = $4, data_read = $5,"
+                        + " bytes_read = $6, job_id = $7 WHERE source = $8 AND system_id = $9 AND id = $10",
+                "INSERT INTO verifications (at_us, passed, error_code, error_message, data_read, bytes_read, job_id, source, system_id, id)"
+                        + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", args);
+    }
+
+    private static VerificationRecord verificationOf(Row r) {
+        return new VerificationRecord(r.get("source", String.class), r.get("system_id", String.class), r.get("id", String.class),
+                instant(r, "at_us"), r.get("passed", Boolean.class), Optional.ofNullable(r.get("error_code", String.class)),
+                Optional.ofNullable(r.get("error_message", String.class)), r.get("data_read", Boolean.class),
+                r.get("bytes_read", Long.class), r.get("job_id", String.class));
+    }
+
+    @Override
+    public Future<List<VerificationRecord>> verifications(Optional<String> source) {
+        return withConnection(c -> source.isPresent()
+                ? query(c, "SELECT * FROM verifications WHERE source = $1", R2dbcCatalog::verificationOf, source.get())
+                : query(c, "SELECT * FROM verifications", R2dbcCatalog::verificationOf));
+    }
+
+    @Override
+    public Future<Optional<String>> controllerState(String name) {
+        return one("SELECT state_value FROM controller_state WHERE name = $1", r -> r.get("state_value", String.class), name);
+    }
+
+    @Override
+    public Future<Void> putControllerState(String name, String value, Instant at) {
+        return upsert("UPDATE controller_state SET state_value = $1, updated_us = $2 WHERE name = $3",
+                "INSERT INTO controller_state (state_value, updated_us, name) VALUES ($1, $2, $3)", new Object[] {value, micros(at), name});
     }
 
     // ---- jobs ----
@@ -308,6 +359,21 @@ public final class R2dbcCatalog implements Catalog {
     public Future<Page<JobRecord>> jobs(PageRequest page) {
         return page("SELECT " + JOB_COLUMNS + " FROM jobs", List.of(), List.of(), new Keyset(true, "created_us:l", "id:s"), page,
                 R2dbcCatalog::jobOf, j -> List.of(micros(j.createdAt()), j.id()));
+    }
+
+    @Override
+    public Future<Page<JobRecord>> jobsOfKind(String kind, PageRequest page) {
+        return page("SELECT " + JOB_COLUMNS + " FROM jobs", List.of("kind = ?"), List.of(kind), new Keyset(true, "created_us:l", "id:s"), page,
+                R2dbcCatalog::jobOf, j -> List.of(micros(j.createdAt()), j.id()));
+    }
+
+    @Override
+    public Future<List<JobRecord>> lastSucceeded(String kind) {
+        // Ties on finished_us (the same microsecond) keep both rows; the caller takes either.
+        return withConnection(c -> query(c, "SELECT " + JOB_COLUMNS + " FROM jobs j WHERE j.kind = $1 AND j.state = $2"
+                + " AND j.finished_us = (SELECT max(k.finished_us) FROM jobs k WHERE k.kind = $3 AND k.state = $4 AND k.host = j.host"
+                + " AND k.source = j.source) ORDER BY j.host, j.source", R2dbcCatalog::jobOf, kind, JobState.SUCCEEDED.wire(), kind,
+                JobState.SUCCEEDED.wire()));
     }
 
     // ---- schedules ----
@@ -411,23 +477,109 @@ public final class R2dbcCatalog implements Catalog {
 
     // ---- audit ----
 
+    /** Sets the key appends chain with (at open, before the catalog is handed out). */
+    void auditKey(AuditKey key) {
+        this.auditKey = key;
+    }
+
+    @Override
+    public Optional<AuditKey> auditKey() {
+        return Optional.ofNullable(auditKey);
+    }
+
     @Override
     public Future<Long> appendAudit(AuditRecord e) {
-        return withConnection(c -> {
-            Statement s = bind(c, "INSERT INTO audit (at_us, request_id, actor, role, action, object_name, outcome, detail)"
-                            + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", micros(e.at()), e.requestId(), e.actor(), e.role(), e.action(),
-                    e.object(), e.outcome(), e.detail()).returnGeneratedValues("seq");
-            return Flux.from(s.execute()).flatMap(r -> r.map((row, md) -> row.get(0, Long.class))).next();
-        });
+        AuditKey key = auditKey;
+        if (key == null) {
+            return Future.failedFuture(new HoldfastException(ErrorCode.AUDIT_KEY_MISMATCH,
+                    "this catalog was opened without the audit key: it cannot append audit entries"));
+        }
+        long at = micros(e.at());
+        // Under the head row's lock (FOR UPDATE on both stores): a second controller sharing a
+        // PostgreSQL catalog waits here, so seq and prev mac are never read by two appends at once.
+        Function<Connection, Mono<Long>> work = c -> transaction(c, query(c, "SELECT seq, mac, key_id FROM audit_head WHERE id = 1 FOR UPDATE",
+                r -> new HeadRow(r.get("seq", Long.class), r.get("mac", String.class), Optional.ofNullable(r.get("key_id", String.class))))
+                .flatMap(rows -> {
+                    if (rows.isEmpty()) {
+                        return Mono.error(new IllegalStateException("the audit_head row is missing"));
+                    }
+                    HeadRow head = rows.get(0);
+                    if (head.keyId().isPresent() && !head.keyId().get().equals(key.id())) {
+                        return Mono.error(keyMismatch(head.keyId().get(), key.id()));
+                    }
+                    long seq = head.seq() + 1;
+                    AuditRecord stored = new AuditRecord(seq, ofMicros(at), e.requestId(), e.actor(), e.role(), e.action(), e.object(),
+                            e.outcome(), e.detail());
+                    AuditMac mac = AuditChain.link(key, AuditMac.parse(head.mac()), stored);
+                    return update(c, "INSERT INTO audit (seq, at_us, request_id, actor, role, action, object_name, outcome, detail, mac)"
+                                    + " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", seq, at, e.requestId(), e.actor(), e.role(),
+                            e.action(), e.object(), e.outcome(), e.detail(), mac.hex())
+                            .then(update(c, "UPDATE audit_head SET seq = $1, mac = $2, key_id = $3 WHERE id = 1", seq, mac.hex(), key.id()))
+                            .thenReturn(seq);
+                }));
+        return serialized(work);
+    }
+
+    /** The audit_head row as an append reads it. */
+    private record HeadRow(long seq, String mac, Optional<String> keyId) {
+    }
+
+    static HoldfastException keyMismatch(String chainKeyId, String givenKeyId) {
+        return new HoldfastException(ErrorCode.AUDIT_KEY_MISMATCH, "the catalog's audit chain is made with key " + chainKeyId
+                + ", not with " + givenKeyId + " (<data_dir>/audit.key): copy the audit.key of the controller that started the chain,"
+                + " or restore it from the repository's sealed copy audit/keys/" + chainKeyId);
+    }
+
+    /** Checks at open that {@code key} is the chain's key (when the chain has one yet). */
+    Future<Void> checkAuditKey(AuditKey key) {
+        return auditHead().compose(h -> h.keyId().isPresent() && !h.keyId().get().equals(key.id())
+                ? Future.failedFuture(keyMismatch(h.keyId().get(), key.id())) : Future.succeededFuture());
+    }
+
+    private static AuditRecord auditOf(Row r) {
+        return new AuditRecord(r.get("seq", Long.class), instant(r, "at_us"), r.get("request_id", String.class),
+                r.get("actor", String.class), r.get("role", String.class), r.get("action", String.class),
+                r.get("object_name", String.class), r.get("outcome", String.class), r.get("detail", String.class));
+    }
+
+    private static AuditEntry auditEntryOf(Row r) {
+        String mac = r.get("mac", String.class);
+        return new AuditEntry(auditOf(r), mac == null ? Optional.empty() : Optional.of(AuditMac.parse(mac)));
     }
 
     @Override
     public Future<Page<AuditRecord>> audit(PageRequest page) {
-        return page("SELECT * FROM audit", List.of(), List.of(), new Keyset(false, "seq:l"), page,
-                r -> new AuditRecord(r.get("seq", Long.class), instant(r, "at_us"), r.get("request_id", String.class),
-                        r.get("actor", String.class), r.get("role", String.class), r.get("action", String.class),
-                        r.get("object_name", String.class), r.get("outcome", String.class), r.get("detail", String.class)),
+        return page("SELECT * FROM audit", List.of(), List.of(), new Keyset(false, "seq:l"), page, R2dbcCatalog::auditOf,
                 a -> List.of(a.seq()));
+    }
+
+    @Override
+    public Future<Page<AuditEntry>> auditEntries(PageRequest page) {
+        return page("SELECT * FROM audit", List.of(), List.of(), new Keyset(false, "seq:l"), page, R2dbcCatalog::auditEntryOf,
+                a -> List.of(a.record().seq()));
+    }
+
+    @Override
+    public Future<List<AuditEntry>> auditAfter(long afterSeq, int limit) {
+        if (limit < 1 || limit > 100_000) {
+            return Future.failedFuture(new IllegalArgumentException("limit must be 1..100000, not " + limit));
+        }
+        return withConnection(c -> query(c, "SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT " + limit, R2dbcCatalog::auditEntryOf,
+                afterSeq));
+    }
+
+    @Override
+    public Future<AuditHead> auditHead() {
+        return withConnection(c -> query(c, "SELECT * FROM audit_head WHERE id = 1", r -> new AuditHead(r.get("seq", Long.class),
+                AuditMac.parse(r.get("mac", String.class)), r.get("base_seq", Long.class), r.get("exported_seq", Long.class),
+                AuditMac.parse(r.get("exported_mac", String.class)), Optional.ofNullable(r.get("key_id", String.class))))
+                .flatMap(l -> l.isEmpty() ? Mono.error(new IllegalStateException("the audit_head row is missing")) : Mono.just(l.get(0))));
+    }
+
+    @Override
+    public Future<Boolean> markAuditExported(long fromSeq, long seq, AuditMac mac) {
+        return withConnection(c -> update(c, "UPDATE audit_head SET exported_seq = $1, exported_mac = $2 WHERE id = 1 AND exported_seq = $3",
+                seq, mac.hex(), fromSeq).map(n -> n == 1));
     }
 
     /**
@@ -447,6 +599,48 @@ public final class R2dbcCatalog implements Catalog {
     @Override
     public String toString() {
         return "catalog " + description;
+    }
+
+    // ---- restore requests ----
+
+    private static final String RESTORE_COLUMNS = "id, host, state, created_us, revision, body";
+
+    private static RestoreRecord restoreOf(Row r) {
+        return RestoreRecord.of(r.get("id", String.class), r.get("host", String.class), r.get("state", String.class),
+                r.get("created_us", Long.class), r.get("revision", Long.class), new JsonObject(r.get("body", String.class)));
+    }
+
+    @Override
+    public Future<Void> insertRestore(RestoreRecord x) {
+        return withConnection(c -> update(c, "INSERT INTO restores (" + RESTORE_COLUMNS + ") VALUES ($1, $2, $3, $4, $5, $6)", x.id(),
+                x.host(), x.state().wire(), micros(x.createdAt()), x.revision(), x.document().encode())).mapEmpty();
+    }
+
+    @Override
+    public Future<Boolean> updateRestore(RestoreRecord x, long expectedRevision) {
+        return withConnection(c -> update(c, "UPDATE restores SET state = $1, revision = $2, body = $3 WHERE id = $4 AND revision = $5",
+                x.state().wire(), x.revision(), x.document().encode(), x.id(), expectedRevision)).map(n -> n == 1);
+    }
+
+    @Override
+    public Future<Optional<RestoreRecord>> restore(String id) {
+        return one("SELECT " + RESTORE_COLUMNS + " FROM restores WHERE id = $1", R2dbcCatalog::restoreOf, id);
+    }
+
+    @Override
+    public Future<Page<RestoreRecord>> restores(PageRequest page) {
+        return page("SELECT " + RESTORE_COLUMNS + " FROM restores", List.of(), List.of(), new Keyset(true, "created_us:l", "id:s"), page,
+                R2dbcCatalog::restoreOf, x -> List.of(micros(x.createdAt()), x.id()));
+    }
+
+    @Override
+    public Future<List<RestoreRecord>> openRestores(Optional<String> host) {
+        String open = "state IN ('" + RestoreState.APPROVED.wire() + "', '" + RestoreState.RUNNING.wire() + "')";
+        return withConnection(c -> host.isPresent()
+                ? query(c, "SELECT " + RESTORE_COLUMNS + " FROM restores WHERE host = $1 AND " + open + " ORDER BY created_us, id",
+                        R2dbcCatalog::restoreOf, host.get())
+                : query(c, "SELECT " + RESTORE_COLUMNS + " FROM restores WHERE " + open + " ORDER BY created_us, id",
+                        R2dbcCatalog::restoreOf));
     }
 
     // ---- plumbing ----
@@ -540,6 +734,29 @@ public final class R2dbcCatalog implements Catalog {
             m = m.subscribeOn(Schedulers.boundedElastic());
         }
         return Future.fromCompletionStage(m.toFuture(), context)
+                .transform(ar -> ar.succeeded() ? Future.succeededFuture(ar.result().orElse(null)) : Future.failedFuture(translate(ar.cause())));
+    }
+
+    /**
+     * Like {@link #withConnection}, but the work starts only once the previous serialized work of
+     * this catalog has finished (whatever its outcome): audit appends run one at a time, so the
+     * in-process writers never queue on the head row's lock (nor time out there on H2).
+     */
+    private <T> Future<T> serialized(Function<Connection, Mono<T>> work) {
+        Context context = vertx.getOrCreateContext();
+        Mono<Optional<T>> m = Mono.usingWhen(pool.create(),
+                c -> Mono.defer(() -> work.apply(c)).map(Optional::of).defaultIfEmpty(Optional.empty()),
+                Connection::close);
+        if (blockingDriver) {
+            m = m.subscribeOn(Schedulers.boundedElastic());
+        }
+        Mono<Optional<T>> run = m;
+        CompletableFuture<Optional<T>> mine;
+        synchronized (this) {
+            mine = auditTail.handle((v, t) -> null).thenCompose(v -> run.toFuture());
+            auditTail = mine;
+        }
+        return Future.fromCompletionStage(mine, context)
                 .transform(ar -> ar.succeeded() ? Future.succeededFuture(ar.result().orElse(null)) : Future.failedFuture(translate(ar.cause())));
     }
 

@@ -34,12 +34,13 @@ import java.util.regex.Pattern;
  * @param agents      link settings
  * @param tls         the listener's certificate; empty: one issued by the controller's own CA
  * @param policies    by name, {@code default} always present
+ * @param verification scheduled verification of the repository's backups
  */
 public record ControllerConfig(Path file, String listenHost, int listenPort, Path dataDir, CatalogUrl catalog,
                                Optional<RepositoryLocation> repository, Auth auth, Agents agents, Optional<Tls> tls,
-                               Map<String, Policy> policies) {
-    public static final List<String> KEYS = List.of("listen", "data_dir", "catalog", "repository", "auth", "agents", "tls",
-            "policies");
+                               Map<String, Policy> policies, Verification verification) {
+    /** The top-level keys (declared in {@link ControllerConfigKeys#TOP}). */
+    public static final List<String> KEYS = ControllerConfigKeys.TOP.names();
     private static final Pattern LISTEN = Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})");
     private static final Pattern POLICY_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final Pattern TAG = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
@@ -50,6 +51,29 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
         policies = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(policies));
         if (!policies.containsKey("default")) {
             throw new IllegalArgumentException("the default policy is required");
+        }
+        Objects.requireNonNull(verification, "verification");
+    }
+
+    /** A configuration with the default verification settings. */
+    public ControllerConfig(Path file, String listenHost, int listenPort, Path dataDir, CatalogUrl catalog,
+                            Optional<RepositoryLocation> repository, Auth auth, Agents agents, Optional<Tls> tls, Map<String, Policy> policies) {
+        this(file, listenHost, listenPort, dataDir, catalog, repository, auth, agents, tls, policies, Verification.DEFAULT);
+    }
+
+    /**
+     * Scheduled verification (docs/controller.md "Verification"): at every {@code schedule} fire time
+     * (read in {@code timeZone}) every backup's structure and WAL continuity are checked, and a
+     * rotating sample of packs is read and decrypted so that every pack is read within
+     * {@code readDataWithin}. Runs only when a repository is configured.
+     */
+    public record Verification(String schedule, ZoneId timeZone, Duration readDataWithin) {
+        public static final Verification DEFAULT = new Verification("0 5 * * *", ZoneId.of("UTC"), Duration.ofDays(30));
+
+        public Verification {
+            Objects.requireNonNull(schedule, "schedule");
+            Objects.requireNonNull(timeZone, "timeZone");
+            Objects.requireNonNull(readDataWithin, "readDataWithin");
         }
     }
 
@@ -113,13 +137,32 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
     public record Schedule(String tag, String cron, String type) {
     }
 
-    public record Retention(int daily, int weekly, int monthly, Duration pitrWindow) {
+    /**
+     * Retention (docs/retention.md). @param lock the Object Lock mode new backups are written with,
+     * retained until the end of their GFS slot (empty: none) @param interval how often the controller
+     * enforces it (zero: only on demand)
+     */
+    public record Retention(int daily, int weekly, int monthly, Duration pitrWindow, Optional<dev.holdfast.repository.store.ObjectLock.Mode> lock,
+                            Duration interval) {
+        public static final Duration DEFAULT_INTERVAL = Duration.ofHours(1);
         public static final Retention DEFAULT = new Retention(7, 4, 12, Duration.ofDays(7));
+
+        public Retention(int daily, int weekly, int monthly, Duration pitrWindow) {
+            this(daily, weekly, monthly, pitrWindow, Optional.empty(), DEFAULT_INTERVAL);
+        }
     }
 
-    public record RestorePolicy(int approvals, List<Path> allowedTargets) {
+    /** @param grantTtl how long a restore grant is valid after approval (docs/controller.md "Restore authorization") */
+    public record RestorePolicy(int approvals, List<Path> allowedTargets, Duration grantTtl) {
+        public static final Duration DEFAULT_GRANT_TTL = Duration.ofMinutes(10);
+
         public RestorePolicy {
             allowedTargets = List.copyOf(allowedTargets);
+            Objects.requireNonNull(grantTtl, "grantTtl");
+        }
+
+        public RestorePolicy(int approvals, List<Path> allowedTargets) {
+            this(approvals, allowedTargets, DEFAULT_GRANT_TTL);
         }
     }
 
@@ -160,11 +203,11 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
         }
         Optional<RepositoryLocation> repository = root.has("repository") ? Optional.of(RepositorySection.parse(root)) : Optional.empty();
         Auth auth = root.optionalMapping("auth", "a mapping with bootstrap_admin_token_file").map(a -> {
-            a.allowOnly(List.of("bootstrap_admin_token_file"));
+            a.allowOnly(ControllerConfigKeys.AUTH);
             return new Auth(a.optionalAbsolutePath("bootstrap_admin_token_file").orElse(dataDir.resolve("admin.token")));
         }).orElse(new Auth(dataDir.resolve("admin.token")));
         Agents agents = root.optionalMapping("agents", "a mapping").map(a -> {
-            a.allowOnly(List.of("heartbeat_interval", "silent_after", "certificate_ttl", "enrolment_token_ttl"));
+            a.allowOnly(ControllerConfigKeys.AGENTS);
             Duration hb = a.duration("heartbeat_interval", Duration.ofMillis(100), Duration.ofMinutes(10), Agents.DEFAULT.heartbeatInterval());
             Duration silent = a.duration("silent_after", Duration.ofSeconds(1), Duration.ofHours(24), Agents.DEFAULT.silentAfter());
             Duration ttl = a.duration("certificate_ttl", Duration.ofMinutes(1), Duration.ofDays(365 * 24), Agents.DEFAULT.certificateTtl());
@@ -172,7 +215,7 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
             return new Agents(hb, silent, ttl, tok);
         }).orElse(Agents.DEFAULT);
         Optional<Tls> tls = root.optionalMapping("tls", "a mapping with cert_file and key_file").map(t -> {
-            t.allowOnly(List.of("cert_file", "key_file"));
+            t.allowOnly(ControllerConfigKeys.TLS);
             return new Tls(t.absolutePath("cert_file"), t.absolutePath("key_file"));
         });
         Map<String, Policy> policies = new LinkedHashMap<>();
@@ -189,11 +232,14 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
         });
         policies.putIfAbsent("default", new Policy("default", List.of(), defaultSchedules(), ZoneId.of("UTC"), Duration.ofMinutes(5),
                 Retention.DEFAULT, new RestorePolicy(1, List.of())));
-        return new ControllerConfig(file, host, port, dataDir, new CatalogUrl(catalog), repository, auth, agents, tls, policies);
+        Verification verification = root.optionalMapping("verify", "a mapping with schedule, time_zone, read_data_within")
+                .map(v -> verification(v, cronCheck)).orElse(Verification.DEFAULT);
+        return new ControllerConfig(file, host, port, dataDir, new CatalogUrl(catalog), repository, auth, agents, tls, policies,
+                verification);
     }
 
     private static Policy policy(String name, ConfigNode p, java.util.function.Consumer<String> cronCheck) {
-        p.allowOnly(List.of("sources", "schedule", "time_zone", "jitter", "retention", "restore"));
+        p.allowOnly(ControllerConfigKeys.POLICY);
         List<String> sources = p.has("sources") ? p.stringList("sources", "a list of host/source globs") : List.of();
         for (String s : sources) {
             if (!s.matches("[A-Za-z0-9._*-]+/[A-Za-z0-9._*-]+")) {
@@ -225,7 +271,7 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
                     cron = sn.raw().get(tag).asText();
                 } else {
                     ConfigNode one = sn.mapping(tag, "a cron expression, or a mapping with cron and type");
-                    one.allowOnly(List.of("cron", "type"));
+                    one.allowOnly(ControllerConfigKeys.SCHEDULE);
                     cron = one.string("cron", "a 5-field cron expression");
                     type = one.optionalString("type", "full or incr", t -> t.equals("full") || t.equals("incr")).orElse(type);
                 }
@@ -239,12 +285,15 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
             return out;
         }).orElse(defaultSchedules());
         Retention retention = p.optionalMapping("retention", "a mapping").map(r -> {
-            r.allowOnly(List.of("daily", "weekly", "monthly", "pitr_window"));
+            r.allowOnly(ControllerConfigKeys.RETENTION);
             return new Retention(r.integer("daily", 0, 10000, 7), r.integer("weekly", 0, 10000, 4), r.integer("monthly", 0, 10000, 12),
-                    days(r, "pitr_window", Retention.DEFAULT.pitrWindow()));
+                    days(r, "pitr_window", Retention.DEFAULT.pitrWindow()),
+                    r.optionalString("lock", "governance or compliance", v -> v.equals("governance") || v.equals("compliance"))
+                            .map(v -> dev.holdfast.repository.store.ObjectLock.Mode.valueOf(v.toUpperCase(java.util.Locale.ROOT))),
+                    days(r, "interval", Retention.DEFAULT_INTERVAL));
         }).orElse(Retention.DEFAULT);
         RestorePolicy restore = p.optionalMapping("restore", "a mapping").map(r -> {
-            r.allowOnly(List.of("approvals", "allowed_targets"));
+            r.allowOnly(ControllerConfigKeys.RESTORE);
             List<Path> targets = new ArrayList<>();
             for (String t : r.has("allowed_targets") ? r.stringList("allowed_targets", "a list of absolute paths") : List.<String>of()) {
                 if (!t.startsWith("/")) {
@@ -252,9 +301,34 @@ public record ControllerConfig(Path file, String listenHost, int listenPort, Pat
                 }
                 targets.add(Path.of(t).normalize());
             }
-            return new RestorePolicy(r.integer("approvals", 1, 2, 1), targets);
+            Duration ttl = days(r, "grant_ttl", RestorePolicy.DEFAULT_GRANT_TTL);
+            if (ttl.compareTo(Duration.ofMinutes(1)) < 0 || ttl.compareTo(Duration.ofHours(24)) > 0) {
+                throw r.invalid("grant_ttl", "a duration from 1m to 24h such as 10m");
+            }
+            return new RestorePolicy(r.integer("approvals", 1, 2, 1), targets, ttl);
         }).orElse(new RestorePolicy(1, List.of()));
         return new Policy(name, sources, schedules, zone, jitter, retention, restore);
+    }
+
+    private static Verification verification(ConfigNode v, java.util.function.Consumer<String> cronCheck) {
+        v.allowOnly(ControllerConfigKeys.VERIFY);
+        String cron = v.optionalString("schedule", "a 5-field cron expression").orElse(Verification.DEFAULT.schedule());
+        try {
+            cronCheck.accept(cron);
+        } catch (IllegalArgumentException e) {
+            throw v.invalid("schedule", "a 5-field cron expression (" + e.getMessage() + ")");
+        }
+        ZoneId zone;
+        try {
+            zone = ZoneId.of(v.optionalString("time_zone", "a time zone id such as UTC or Europe/Berlin").orElse("UTC"));
+        } catch (DateTimeException e) {
+            throw v.invalid("time_zone", "a time zone id such as UTC or Europe/Berlin");
+        }
+        Duration within = days(v, "read_data_within", Verification.DEFAULT.readDataWithin());
+        if (within.compareTo(Duration.ofHours(1)) < 0) {
+            throw v.invalid("read_data_within", "a duration of at least 1h such as 30d");
+        }
+        return new Verification(cron, zone, within);
     }
 
     /** A window such as {@code 7d}, {@code 36h} or {@code 30m}. */

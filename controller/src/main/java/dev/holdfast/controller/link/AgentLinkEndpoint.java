@@ -65,6 +65,7 @@ public final class AgentLinkEndpoint {
     private final Function<String, PolicyUpdate> policyFor;
     private final Duration heartbeatInterval;
     private final String controllerVersion;
+    private volatile RestoreLink restores = RestoreLink.NONE;
 
     /**
      * @param revokedSerial whether a certificate serial (lower-case hex) is revoked
@@ -88,6 +89,11 @@ public final class AgentLinkEndpoint {
     /** Serves Connect on {@code server}. */
     public void bind(GrpcServer server) {
         server.callHandler(AgentLinkGrpcService.Connect, this::connect);
+    }
+
+    /** Routes restore progress, results and Hellos to the restore service (set before agents connect). */
+    public void restores(RestoreLink link) {
+        this.restores = java.util.Objects.requireNonNull(link, "link");
     }
 
     private void connect(GrpcServerRequest<AgentMessage, ControllerMessage> req) {
@@ -211,8 +217,10 @@ public final class AgentLinkEndpoint {
             }
             return switch (m.getBodyCase()) {
                 case HEARTBEAT -> heartbeat(m.getHeartbeat());
-                case PROGRESS -> jobs.progress(host, m.getProgress());
-                case RESULT -> jobs.result(host, m.getResult());
+                case PROGRESS -> RestoreLink.owns(m.getProgress().getJobId()) ? restores.progress(host, m.getProgress())
+                        : jobs.progress(host, m.getProgress());
+                case RESULT -> RestoreLink.owns(m.getResult().getJobId()) ? restores.result(host, m.getResult())
+                        : jobs.result(host, m.getResult());
                 case ERROR -> Future.succeededFuture(); // the agent's complaint about something we sent; it logged it
                 case HELLO -> fatal(ErrorCode.USAGE, "Hello was sent twice on one link");
                 default -> Future.succeededFuture(); // a newer agent's message this version does not know: ignored
@@ -248,7 +256,7 @@ public final class AgentLinkEndpoint {
                         .setHeartbeatIntervalSeconds((int) Math.max(1, heartbeatInterval.toSeconds()))
                         .setPolicy(policyFor.apply(host)).build();
                 return session.send(ControllerMessage.newBuilder().setWelcome(w).build());
-            }).compose(x -> jobs.resync(host, h));
+            }).compose(x -> jobs.resync(host, h)).compose(x -> restores.hello(host, h));
         }
 
         private Future<Void> heartbeat(Heartbeat hb) {
@@ -265,7 +273,7 @@ public final class AgentLinkEndpoint {
             listener.heartbeatHandled(Duration.ofNanos(System.nanoTime() - t0));
             Future<Void> chain = Future.succeededFuture();
             for (JobProgress p : hb.getRunningList()) {
-                chain = chain.compose(v -> jobs.progress(host, p));
+                chain = chain.compose(v -> RestoreLink.owns(p.getJobId()) ? restores.progress(host, p) : jobs.progress(host, p));
             }
             return chain;
         }

@@ -2,6 +2,7 @@ package dev.holdfast.controller.link;
 
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.BackupRecord;
+import dev.holdfast.controller.config.BackupTypes;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.JobChange;
 import dev.holdfast.controller.catalog.JobRecord;
@@ -12,20 +13,26 @@ import dev.holdfast.protocol.v1.ControllerMessage;
 import dev.holdfast.protocol.v1.Hello;
 import dev.holdfast.protocol.v1.JobProgress;
 import dev.holdfast.protocol.v1.JobRequest;
+import dev.holdfast.protocol.v1.DrillCheck;
+import dev.holdfast.protocol.v1.DrillReport;
 import dev.holdfast.protocol.v1.JobResult;
+import dev.holdfast.repository.store.ObjectLock;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -42,7 +49,8 @@ import java.util.stream.Collectors;
  * finished are ignored, so an agent may repeat them (it does, in every Hello, until they age out).
  */
 public final class Jobs {
-    private static final Set<String> TYPES = Set.of("full", "incr", "logical");
+    /** The kind (and tag) of restore drill jobs. */
+    public static final String DRILL = "drill";
     private static final Pattern TAG = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
@@ -51,6 +59,10 @@ public final class Jobs {
     private final Clock clock;
     private final SecureRandom random;
     private final LinkListener listener;
+    /** Per host, the last dispatch or resync queued: the next one runs after it (see {@link #queued}). */
+    private final Map<String, Future<Void>> hostChains = new HashMap<>();
+    /** The Object Lock a backup job carries (retention's GFS slot lock); none until {@link #locks} is set. */
+    private volatile Function<JobRecord, Optional<ObjectLock>> locks = job -> Optional.empty();
 
     public Jobs(Catalog catalog, AgentSessions sessions, Clock clock, SecureRandom random, LinkListener listener) {
         this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -58,6 +70,12 @@ public final class Jobs {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.random = Objects.requireNonNull(random, "random");
         this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Sets how a backup job's Object Lock is chosen (docs/retention.md, "Object lock"). */
+    public Jobs locks(Function<JobRecord, Optional<ObjectLock>> locks) {
+        this.locks = Objects.requireNonNull(locks, "locks");
+        return this;
     }
 
     /** A new job id: {@code j-<UTC time>-<8 random hex>}. */
@@ -75,8 +93,9 @@ public final class Jobs {
      *                           unknown host or source
      */
     public Future<JobRecord> requestBackup(String host, String source, String type, String tag, String actor) {
-        if (!TYPES.contains(type)) {
-            return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "type must be full, incr or logical, not '" + type + "'"));
+        if (!BackupTypes.known(type)) {
+            return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "type must be full, incr or logical (postgres), rdb (redis) or"
+                    + " snapshot (files), not '" + type + "'"));
         }
         if (!TAG.matcher(tag).matches()) {
             return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "tag must be 1-64 letters, digits, '.', '_' or '-'"));
@@ -86,9 +105,11 @@ public final class Jobs {
                 return Future.failedFuture(new HoldfastException(ErrorCode.NOT_FOUND, "host '" + host + "' has no source '" + source
                         + "' (GET /api/v1/sources lists them)"));
             }
-            if (!"postgres".equals(s.get().type())) {
-                return Future.failedFuture(new HoldfastException(ErrorCode.CONFLICT, "source '" + source + "' is of type "
-                        + s.get().type() + "; backup jobs run for postgres sources"));
+            List<String> allowed = BackupTypes.forSource(s.get().type());
+            if (!allowed.contains(type)) {
+                return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "source '" + source + "' is a " + s.get().type()
+                        + " source; its backup type" + (allowed.size() == 1 ? " is " : "s are ") + String.join(", ", allowed)
+                        + ", not '" + type + "'"));
             }
             Instant now = clock.instant();
             JobRecord job = new JobRecord(newJobId(), host, source, "backup", type, tag, JobState.QUEUED, "api", actor, Optional.empty(),
@@ -100,20 +121,80 @@ public final class Jobs {
         });
     }
 
-    /** A job was stored queued (by the API or the scheduler): dispatch it if its agent is connected. */
+    /**
+     * A restore drill of a postgres source (docs/drill.md): stored as a job of kind {@code drill}
+     * (type {@code restore}, tag {@code drill}) and dispatched like a backup.
+     *
+     * @throws HoldfastException (as a failed future) not_found for an unknown host or source, usage
+     *                           for a source that is not postgres
+     */
+    public Future<JobRecord> requestDrill(String host, String source, String actor) {
+        return catalog.source(host, source).compose(s -> {
+            if (s.isEmpty()) {
+                return Future.failedFuture(new HoldfastException(ErrorCode.NOT_FOUND, "host '" + host + "' has no source '" + source
+                        + "' (GET /api/v1/sources lists them)"));
+            }
+            if (!"postgres".equals(s.get().type())) {
+                return Future.failedFuture(new HoldfastException(ErrorCode.USAGE, "drills run for postgres sources; '" + source + "' is a "
+                        + s.get().type() + " source"));
+            }
+            Instant now = clock.instant();
+            JobRecord job = new JobRecord(newJobId(), host, source, DRILL, "restore", DRILL, JobState.QUEUED, "api", actor, Optional.empty(),
+                    now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "", Optional.empty(), Optional.empty(),
+                    Optional.empty(), Map.of());
+            return catalog.insertJob(job).compose(v -> queued(job)).map(v -> job);
+        });
+    }
+
+    /**
+     * A job was stored queued (by the API or the scheduler): dispatch it if its agent is connected
+     * and it is still queued (a Hello's resync may have sent it meanwhile). Runs on the host's
+     * dispatch chain, after any resync or dispatch before it, so that an agent receives its jobs in
+     * the order they were created (a full backup requested before an incremental reaches the agent
+     * first even when the agent reconnects between the two requests).
+     */
     public Future<Void> queued(JobRecord job) {
-        if (!sessions.connected(job.host())) {
-            return Future.succeededFuture();
+        return onHostChain(job.host(), () -> {
+            if (!sessions.connected(job.host())) {
+                return Future.succeededFuture();
+            }
+            return catalog.job(job.id()).compose(now -> now.isPresent() && now.get().state() == JobState.QUEUED
+                    ? dispatch(now.get()) : Future.succeededFuture());
+        });
+    }
+
+    /** Runs {@code step} after every step queued before it for {@code host} (dispatches and resyncs), whatever their outcome. */
+    private Future<Void> onHostChain(String host, java.util.function.Supplier<Future<Void>> step) {
+        Promise<Void> turn = Promise.promise();
+        Future<Void> previous;
+        synchronized (hostChains) {
+            previous = hostChains.getOrDefault(host, Future.succeededFuture());
+            hostChains.put(host, turn.future());
         }
-        return dispatch(job);
+        Future<Void> mine = previous.transform(x -> step.get());
+        mine.onComplete(ar -> {
+            synchronized (hostChains) {
+                hostChains.remove(host, turn.future());
+            }
+            turn.complete();
+        });
+        return mine;
     }
 
     /** Marks a job dispatched, then writes it to its agent's link (if the write fails the job stays dispatched and is resent at Hello). */
     Future<Void> dispatch(JobRecord job) {
         JobRecord d = JobChange.of(job).state(job.state() == JobState.RUNNING ? JobState.RUNNING : JobState.DISPATCHED)
                 .dispatchedAt(clock.instant()).build();
-        return catalog.updateJob(d).compose(v -> sessions.send(job.host(), ControllerMessage.newBuilder().setJob(request(job)).build())
+        JobRequest request = request(job, "backup".equals(job.kind()) ? locks.apply(job) : Optional.empty());
+        return catalog.updateJob(d).compose(v -> sessions.send(job.host(), ControllerMessage.newBuilder().setJob(request).build())
                 .otherwiseEmpty());
+    }
+
+    /** The job as sent, with the Object Lock its packs and manifest are to be written under, if any (docs/protocol.md). */
+    static JobRequest request(JobRecord job, Optional<ObjectLock> lock) {
+        JobRequest.Builder b = request(job).toBuilder();
+        lock.ifPresent(l -> b.setLockMode(l.mode().name()).setLockRetainUntilMs(l.retainUntil().toEpochMilli()));
+        return b.build();
     }
 
     static JobRequest request(JobRecord job) {
@@ -126,6 +207,10 @@ public final class Jobs {
      * queued and dispatched jobs are (re)sent, and running jobs it no longer knows fail.
      */
     Future<Void> resync(String host, Hello hello) {
+        return onHostChain(host, () -> resyncNow(host, hello));
+    }
+
+    private Future<Void> resyncNow(String host, Hello hello) {
         Map<String, JobProgress> running = hello.getRunningList().stream()
                 .collect(Collectors.toMap(JobProgress::getJobId, p -> p, (a, b) -> b));
         Future<Void> chain = Future.succeededFuture();
@@ -176,6 +261,9 @@ public final class Jobs {
             Instant finished = r.getFinishedAtMs() > 0 ? Instant.ofEpochMilli(r.getFinishedAtMs()) : now;
             JobChange c = JobChange.of(job).startedAt(started).finishedAt(finished);
             Future<Void> backup = Future.succeededFuture();
+            if (DRILL.equals(job.kind())) {
+                return drillResult(host, job, r, c, started, finished, now);
+            }
             if (r.getOk()) {
                 c.state(JobState.SUCCEEDED).backupId(r.getBackupId()).progress(r.getBytes(), r.getBytes(), "done")
                         .result("bytes", Long.toString(r.getBytes())).result("stored_bytes", Long.toString(r.getStoredBytes()))
@@ -200,12 +288,52 @@ public final class Jobs {
         });
     }
 
+    /** A drill's outcome: the job succeeds or fails with its first failed check; the report goes into the job's result. */
+    private Future<Void> drillResult(String host, JobRecord job, JobResult r, JobChange c, Instant started, Instant finished, Instant now) {
+        DrillReport d = r.getDrill();
+        c.backupId(r.getBackupId()).progress(r.getBytes(), r.getBytes(), "done").result("backup", r.getBackupId())
+                .result("rto_seconds", d.getRtoSeconds() < 0 ? "" : Double.toString(d.getRtoSeconds()))
+                .result("rpo_seconds", d.getRpoSeconds() < 0 ? "" : Double.toString(d.getRpoSeconds()))
+                .result("restored_to", d.getRestoredToMs() > 0 ? Instant.ofEpochMilli(d.getRestoredToMs()).toString() : "")
+                .result("checks", checksJson(d));
+        if (r.getOk()) {
+            c.state(JobState.SUCCEEDED);
+        } else {
+            c.state(JobState.FAILED).error(r.getError().getCode().isEmpty() ? "internal" : r.getError().getCode(), r.getError().getMessage());
+        }
+        JobRecord done = c.build();
+        listener.drillFinished(host, job.source(), r.getOk(), finished, d.getRtoSeconds(), d.getRpoSeconds());
+        return catalog.updateJob(done).compose(v -> audit(now, job.id(), host, "agent", "drill.finished",
+                host + "/" + job.source() + " " + job.id(), r.getOk() ? "ok" : "failed", r.getOk()
+                        ? "backup " + r.getBackupId() + ", RTO " + d.getRtoSeconds() + " s, RPO " + d.getRpoSeconds() + " s"
+                        : r.getError().getCode() + ": " + r.getError().getMessage()));
+    }
+
+    /** The checks as a JSON array (stored in the job's result map, served by GET /drills). */
+    static String checksJson(DrillReport d) {
+        io.vertx.core.json.JsonArray a = new io.vertx.core.json.JsonArray();
+        for (DrillCheck k : d.getChecksList()) {
+            io.vertx.core.json.JsonObject o = new io.vertx.core.json.JsonObject().put("name", k.getName()).put("ok", k.getOk())
+                    .put("detail", k.getDetail()).put("seconds", k.getSeconds());
+            if (!k.getOk()) {
+                o.put("code", k.getCode());
+            }
+            a.add(o);
+        }
+        return a.encode();
+    }
+
     private Future<Void> fail(JobRecord j, ErrorCode code, String message) {
         Instant now = clock.instant();
-        listener.backupFinished(JobState.FAILED.wire(), Duration.between(j.startedAt().orElse(now), now));
+        boolean drill = DRILL.equals(j.kind());
+        if (drill) {
+            listener.drillFinished(j.host(), j.source(), false, now, -1, -1);
+        } else {
+            listener.backupFinished(JobState.FAILED.wire(), Duration.between(j.startedAt().orElse(now), now));
+        }
         return catalog.updateJob(JobChange.of(j).state(JobState.FAILED).finishedAt(now).error(code.code(), message).build())
-                .compose(v -> audit(now, j.id(), j.host(), "agent", "backup.finished", j.host() + "/" + j.source() + " " + j.id(),
-                        "failed", code.code() + ": " + message));
+                .compose(v -> audit(now, j.id(), j.host(), "agent", drill ? "drill.finished" : "backup.finished",
+                        j.host() + "/" + j.source() + " " + j.id(), "failed", code.code() + ": " + message));
     }
 
     private Future<Void> audit(Instant at, String requestId, String actor, String role, String action, String object, String outcome,

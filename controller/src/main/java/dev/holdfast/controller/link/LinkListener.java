@@ -22,6 +22,10 @@ public interface LinkListener {
     }
 
     /** How long handling one heartbeat took (the scale benchmark reads it). */
+    /** A drill ended: {@code rto}/{@code rpo} in seconds, negative when not measured. */
+    default void drillFinished(String host, String source, boolean ok, Instant finishedAt, double rto, double rpo) {
+    }
+
     default void heartbeatHandled(Duration took) {
     }
 }

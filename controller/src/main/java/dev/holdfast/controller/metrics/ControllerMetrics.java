@@ -3,6 +3,7 @@ package dev.holdfast.controller.metrics;
 import dev.holdfast.controller.catalog.AgentRecord;
 import dev.holdfast.controller.catalog.BackupRecord;
 import dev.holdfast.controller.catalog.Catalog;
+import dev.holdfast.controller.catalog.JobRecord;
 import dev.holdfast.controller.catalog.Page;
 import dev.holdfast.controller.catalog.PageRequest;
 import io.micrometer.core.instrument.Counter;
@@ -31,7 +32,8 @@ import java.util.function.Function;
  * <pre>
  * holdfast_backups_total{status}              counter   backup jobs finished, by status (succeeded | failed)
  * holdfast_restores_total{status}             counter   restores finished, by status
- * holdfast_verify_failures_total              counter   verify runs that found a problem
+ * holdfast_verify_failures_total{source}      counter   backups a verify run found a problem in, by source
+ * holdfast_verify_last_success_timestamp_seconds{source}  gauge  when a verify run last found a source's backups sound
  * holdfast_snapshots                          gauge     complete backups in the catalog
  * holdfast_stored_bytes                       gauge     bytes in the store of every backup in the catalog
  * holdfast_backup_duration_seconds{status}    histogram backup job durations
@@ -53,6 +55,8 @@ public final class ControllerMetrics implements AutoCloseable {
             Duration.ofHours(4), Duration.ofHours(8), Duration.ofHours(24)};
 
     private final PrometheusMeterRegistry registry;
+    private final Map<String, DrillGauges> drills = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, long[]> lastDrill = new java.util.concurrent.ConcurrentHashMap<>();
     private final Clock clock;
     private final Duration silentAfter;
     private final AtomicLong snapshots = new AtomicLong();
@@ -62,6 +66,7 @@ public final class ControllerMetrics implements AutoCloseable {
     /** Holders of the per-source gauges' values; the map keeps them strongly reachable (Micrometer holds gauges' objects weakly). */
     private final Map<String, AtomicLong> rpoBits = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> certExpiry = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> verifySuccess = new ConcurrentHashMap<>();
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private volatile Vertx vertx;
     private volatile long timerId = -1;
@@ -94,7 +99,6 @@ public final class ControllerMetrics implements AutoCloseable {
             backupCounter(status);
             restoreCounter(status);
         }
-        verifyCounter();
         heartbeats = io.micrometer.core.instrument.Timer.builder("holdfast.link.heartbeat")
                 .description("time the controller spent handling one agent heartbeat").publishPercentiles(0.5, 0.99)
                 .publishPercentileHistogram(false).register(registry);
@@ -144,9 +148,78 @@ public final class ControllerMetrics implements AutoCloseable {
         }).set(notAfter.getEpochSecond());
     }
 
-    /** A verify run found a problem. */
-    public void verifyFailed() {
-        verifyCounter().increment();
+    /**
+     * A restore drill of {@code host/source} ended. A passed drill sets
+     * {@code holdfast_drill_last_success_timestamp_seconds} (the "drill overdue" alert reads it) and the
+     * measured {@code holdfast_drill_rto_seconds} / {@code holdfast_drill_rpo_seconds} (NaN when not
+     * measured); every drill counts in {@code holdfast_drills_total{status}}.
+     */
+    public void drillFinished(String host, String source, boolean ok, Instant finishedAt, double rto, double rpo) {
+        Counter.builder("holdfast.drills").description("restore drills finished, by status").tag("status", ok ? "succeeded" : "failed")
+                .register(registry).increment();
+        if (ok) {
+            drillSucceeded(host, source, finishedAt, rto, rpo);
+        }
+    }
+
+    private void drillSucceeded(String host, String source, Instant finishedAt, double rto, double rpo) {
+        String key = host + "\u0000" + source;
+        long[] prev = lastDrill.get(key);
+        if (prev != null && prev[0] > finishedAt.toEpochMilli()) {
+            return; // an older drill, seen by a refresh after a newer event
+        }
+        DrillGauges g = drills.computeIfAbsent(key, k -> new DrillGauges(host, source));
+        lastDrill.put(key, new long[] {finishedAt.toEpochMilli()});
+        g.last.set(Double.doubleToLongBits(finishedAt.toEpochMilli() / 1000.0));
+        g.rto.set(Double.doubleToLongBits(rto < 0 ? Double.NaN : rto));
+        g.rpo.set(Double.doubleToLongBits(rpo < 0 ? Double.NaN : rpo));
+    }
+
+    /** The three gauges of one source's last successful drill. */
+    private final class DrillGauges {
+        final AtomicLong last = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+        final AtomicLong rto = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+        final AtomicLong rpo = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+
+        DrillGauges(String host, String source) {
+            Gauge.builder("holdfast.drill.last.success.timestamp.seconds", last, a -> Double.longBitsToDouble(a.get()))
+                    .description("when the last successful restore drill of the source finished (Unix time)").tag("host", host)
+                    .tag("source", source).register(registry);
+            Gauge.builder("holdfast.drill.rto.seconds", rto, a -> Double.longBitsToDouble(a.get()))
+                    .description("RTO measured by the last successful drill: its start until the copy accepted writes").tag("host", host)
+                    .tag("source", source).register(registry);
+            Gauge.builder("holdfast.drill.rpo.seconds", rpo, a -> Double.longBitsToDouble(a.get()))
+                    .description("RPO measured by the last successful drill: its start minus the newest recovered commit")
+                    .tag("host", host).tag("source", source).register(registry);
+        }
+    }
+
+    /**
+     * A verify run found {@code backups} backups of {@code source} with a problem
+     * ({@code holdfast_verify_failures_total{source}}; docs/alerts.yml alerts on its increase).
+     */
+    public void verifyFailed(String source, int backups) {
+        verifyCounter(source).increment(backups);
+    }
+
+    /** Makes the source's failure series exist at zero, so that {@code increase()} sees its first failure. */
+    public void verifySource(String source) {
+        verifyCounter(source);
+    }
+
+    /**
+     * A verify run found every checked backup of {@code source} sound at {@code at}
+     * ({@code holdfast_verify_last_success_timestamp_seconds{source}}, Unix time).
+     */
+    public void verifySucceeded(String source, Instant at) {
+        verifySource(source);
+        verifySuccess.computeIfAbsent(source, s -> {
+            AtomicLong v = new AtomicLong();
+            Gauge.builder("holdfast.verify.last.success.timestamp.seconds", v, AtomicLong::get)
+                    .description("when a verify run last found every checked backup of the source sound (Unix time)").tag("source", s)
+                    .register(registry);
+            return v;
+        }).accumulateAndGet(at.getEpochSecond(), Math::max);
     }
 
     /** The live RPO of a source from a heartbeat; a negative value (unknown) is exported as NaN. */
@@ -195,8 +268,9 @@ public final class ControllerMetrics implements AutoCloseable {
         return Counter.builder("holdfast.restores").description("restores finished, by status").tag("status", status).register(registry);
     }
 
-    private Counter verifyCounter() {
-        return Counter.builder("holdfast.verify.failures").description("verify runs that found a problem").register(registry);
+    private Counter verifyCounter(String source) {
+        return Counter.builder("holdfast.verify.failures").description("backups a verify run found a problem in, by source")
+                .tag("source", source).register(registry);
     }
 
     private Timer timer(String name, String description, String status) {
@@ -219,6 +293,7 @@ public final class ControllerMetrics implements AutoCloseable {
             if ("complete".equals(b.state())) {
                 sums[0]++;
             }
+            verifySource(b.source());
             sums[1] += b.storedBytes();
         }, Optional.empty()).compose(v -> {
             snapshots.set(sums[0]);
@@ -227,7 +302,23 @@ public final class ControllerMetrics implements AutoCloseable {
                 agentSeen(a.host(), a.lastSeen().orElse(a.enrolledAt()));
                 certificateExpiry(a.host(), a.certNotAfter());
             }, Optional.empty());
+        }).compose(v -> catalog.lastSucceeded("drill")).map(jobs -> {
+            // After a restart the drill gauges come back from the catalog: the "drill overdue" alert
+            // must see a source's last good drill, however long ago it was.
+            for (JobRecord j : jobs) {
+                j.finishedAt().ifPresent(at -> drillSucceeded(j.host(), j.source(), at, number(j.result().get("rto_seconds")),
+                        number(j.result().get("rpo_seconds"))));
+            }
+            return (Void) null;
         }).onComplete(ar -> refreshing.set(false));
+    }
+
+    private static double number(String s) {
+        try {
+            return s == null || s.isEmpty() ? -1 : Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static <T> Future<Void> walk(Function<PageRequest, Future<Page<T>>> fetch, Consumer<T> each,

@@ -225,6 +225,22 @@ public final class ControllerCa {
         }
     }
 
+    /**
+     * Signs a restore grant's payload (docs/protocol.md "Restore grants"): ECDSA P-256 SHA-256 over
+     * {@link dev.holdfast.protocol.Grants#signedBytes}, whose fixed prefix keeps a grant signature
+     * from ever being usable as anything else this key signs (certificates). Returns the DER signature.
+     */
+    public byte[] signRestoreGrant(byte[] payload) {
+        try {
+            java.security.Signature s = java.security.Signature.getInstance(dev.holdfast.protocol.Grants.SIGNATURE_ALGORITHM);
+            s.initSign(key, random);
+            s.update(dev.holdfast.protocol.Grants.signedBytes(payload));
+            return s.sign();
+        } catch (GeneralSecurityException e) {
+            throw new HoldfastException(ErrorCode.INTERNAL, "cannot sign a restore grant with the CA key: " + e.getClass().getSimpleName(), e);
+        }
+    }
+
     /** The host a client certificate names (its CN). */
     public static String host(X509Certificate c) {
         return AgentIdentity.commonName(c);

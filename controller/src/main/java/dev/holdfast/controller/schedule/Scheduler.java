@@ -8,6 +8,7 @@ import dev.holdfast.controller.catalog.JobState;
 import dev.holdfast.controller.catalog.Page;
 import dev.holdfast.controller.catalog.PageRequest;
 import dev.holdfast.controller.catalog.SourceRecord;
+import dev.holdfast.controller.config.BackupTypes;
 import dev.holdfast.controller.config.ControllerConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -212,12 +213,16 @@ public final class Scheduler {
             List<Slot> slots = new ArrayList<>();
             Set<Key> seen = new HashSet<>();
             for (SourceRecord s : sources) {
-                // Postgres only for now: the Redis and files sources add their schedules with their issue.
-                if (!"postgres".equals(s.type())) {
+                if (!BackupTypes.SCHEDULED_SOURCE_TYPES.contains(s.type())) {
                     continue;
                 }
+                boolean postgres = "postgres".equals(s.type());
                 ControllerConfig.Policy policy = config.policyFor(s.host(), s.name());
                 for (ControllerConfig.Schedule sch : policy.schedules().values()) {
+                    boolean drill = BackupTypes.DRILL_TAG.equals(sch.tag());
+                    if (drill && !postgres) {
+                        continue; // drills are of postgres sources
+                    }
                     Key key = new Key(s.host(), s.name(), sch.tag());
                     seen.add(key);
                     CronExpression cron = cron(sch.cron());
@@ -233,7 +238,8 @@ public final class Scheduler {
                     if (now.isBefore(due.plus(jitter(key.host, key.source, key.tag, due, max)))) {
                         continue;
                     }
-                    slots.add(new Slot(key, sch, due));
+                    slots.add(drill ? new Slot(key, sch, "drill", "restore", due)
+                            : new Slot(key, sch, "backup", BackupTypes.scheduled(s.type(), sch.type()), due));
                 }
             }
             // Forget sources and tags that are gone.
@@ -328,10 +334,10 @@ public final class Scheduler {
     private Future<Optional<JobRecord>> queue(Slot slot, Instant now) {
         Key k = slot.key;
         String id = newJobId(now);
-        JobRecord job = new JobRecord(id, k.host, k.source, "backup", slot.schedule.type(), k.tag, JobState.QUEUED, "schedule",
+        JobRecord job = new JobRecord(id, k.host, k.source, slot.kind, slot.type, k.tag, JobState.QUEUED, "schedule",
                 ACTOR, Optional.of(slot.due), now, Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
                 Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
-        String detail = "tag " + k.tag + ", type " + slot.schedule.type() + ", slot " + slot.due + ", job " + id;
+        String detail = "tag " + k.tag + ", type " + slot.type + ", slot " + slot.due + ", job " + id;
         // The claim and the job are one transaction: a crash leaves either both or neither, so a
         // claimed slot always has its job and an unclaimed one is tried again by the next tick.
         return catalog.claimScheduledJob(job).compose(won -> {
@@ -339,7 +345,7 @@ public final class Scheduler {
             if (!won) {
                 return Future.succeededFuture(Optional.empty());
             }
-            return catalog.appendAudit(new AuditRecord(0, now, id, ACTOR, "system", "backup.scheduled", k.host + "/" + k.source, "ok",
+            return catalog.appendAudit(new AuditRecord(0, now, id, ACTOR, "system", slot.kind + ".scheduled", k.host + "/" + k.source, "ok",
                     detail)).map(seq -> {
                         try {
                             onQueued.accept(job);
@@ -366,6 +372,10 @@ public final class Scheduler {
         }
     }
 
-    private record Slot(Key key, ControllerConfig.Schedule schedule, Instant due) {
+    /**
+     * One due run: {@code kind} {@code backup}, of the {@code type} its source takes
+     * ({@link BackupTypes#scheduled}), or {@code drill} (the reserved tag {@link BackupTypes#DRILL_TAG}).
+     */
+    private record Slot(Key key, ControllerConfig.Schedule schedule, String kind, String type, Instant due) {
     }
 }

@@ -2,11 +2,15 @@ package dev.holdfast.controller.server;
 
 import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.controller.api.AgentRevoker;
+import dev.holdfast.controller.api.Actor;
 import dev.holdfast.controller.api.ApiRouter;
 import dev.holdfast.controller.api.BackupRequests;
 import dev.holdfast.controller.api.BootstrapAdmin;
+import dev.holdfast.controller.audit.AuditExporter;
+import dev.holdfast.controller.audit.AuditSettings;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.CatalogFactory;
+import dev.holdfast.controller.catalog.JobRecord;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.controller.link.AgentLinkEndpoint;
 import dev.holdfast.controller.link.AgentSessions;
@@ -15,6 +19,8 @@ import dev.holdfast.controller.link.LinkListener;
 import dev.holdfast.controller.link.LiveStates;
 import dev.holdfast.controller.metrics.ControllerMetrics;
 import dev.holdfast.controller.pki.Pki;
+import dev.holdfast.controller.retention.RetentionService;
+import dev.holdfast.controller.retention.SlotLocks;
 import dev.holdfast.controller.schedule.Scheduler;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
@@ -41,6 +47,7 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
@@ -78,10 +85,17 @@ public final class ControllerServer {
     private AgentSessions sessions;
     private LiveStates live;
     private Scheduler scheduler;
+    private dev.holdfast.controller.restore.RestoreService restores;
+    private RetentionService retention;
     private HttpServer http;
     private Pki pki;
     private Jobs jobs;
+    private AuditExporter auditExporter;
     private Future<Void> stopped;
+    /** Open when a repository is configured: verification reads it. */
+    private dev.holdfast.repository.Repository repository;
+    private dev.holdfast.controller.verify.VerificationService verification;
+    private dev.holdfast.controller.verify.VerifySchedule verifySchedule;
 
     public ControllerServer(ControllerConfig config, Clock clock, SecureRandom random, EventLog log, String version) {
         this.config = Objects.requireNonNull(config, "config");
@@ -119,35 +133,63 @@ public final class ControllerServer {
     private Future<Void> startSequence() {
         return vertx.executeBlocking(() -> {
             createPrivateDirectory(config.dataDir());
-            return null;
-        }).compose(v -> CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock)).compose(c -> {
+            return AuditSettings.of(config);
+        }).compose(audit -> CatalogFactory.open(vertx, config.catalog(), config.dataDir(), clock, random).map(c -> {
+            if (config.repository().isPresent()) {
+                auditExporter = new AuditExporter(vertx, c, () -> AuditExporter.openRepository(config.repository().get(), clock, random),
+                        audit, clock, log);
+            }
+            return c;
+        })).compose(c -> {
             catalog = c;
             // No agent has a link to a controller that is only starting, whatever a crash left recorded.
             return catalog.disconnectAll();
         }).compose(v -> Pki.open(vertx, config, catalog, clock, random)).compose(p -> {
             pki = p;
             return BootstrapAdmin.ensure(catalog, config.auth().bootstrapAdminTokenFile(), vertx, clock, random);
-        }).compose(outcome -> {
+        }).compose(outcome -> openRepository().map(outcome)).compose(outcome -> {
             log.info("admin_token", "file", config.auth().bootstrapAdminTokenFile(), "outcome", outcome.toString().toLowerCase(Locale.ROOT));
             sessions = new AgentSessions();
             live = new LiveStates(vertx, catalog, sessions::connected);
             LinkListener listener = new MetricsListener(metrics);
             jobs = new Jobs(catalog, sessions, clock, random, listener);
+            jobs.locks(new SlotLocks(config, clock));
             AgentLinkEndpoint link = new AgentLinkEndpoint(catalog, sessions, jobs, live, listener, clock, pki.trust()::isRevoked,
                     this::policyFor, config.agents().heartbeatInterval(), version);
             pki.enrolment().onHostRevoked(link::disconnect);
+            restores = new dev.holdfast.controller.restore.RestoreService(vertx, catalog, sessions, config,
+                    dev.holdfast.controller.restore.GrantSigner.of(pki.ca()), clock, random).onFinished(metrics::restoreFinished);
+            link.restores(restores);
             GrpcServer grpc = GrpcServer.server(vertx);
             link.bind(grpc);
             pki.mount(grpc);
-            BackupRequests backups = (host, source, type, tag, actor, requestId) -> jobs.requestBackup(host, source, type, tag, actor.name());
+            BackupRequests backups = new BackupRequests() {
+                @Override
+                public Future<JobRecord> requestBackup(String host, String source, String type, String tag, Actor actor, String requestId) {
+                    return jobs.requestBackup(host, source, type, tag, actor.name());
+                }
+
+                @Override
+                public Future<JobRecord> requestDrill(String host, String source, Actor actor, String requestId) {
+                    return jobs.requestDrill(host, source, actor.name());
+                }
+            };
             AgentRevoker revoker = (host, actor, requestId) -> catalog.agent(host).compose(a -> {
                 if (a.isEmpty()) {
                     return Future.failedFuture(new HoldfastException(ErrorCode.NOT_FOUND, "no agent '" + host + "' was ever enrolled"));
                 }
                 return pki.enrolment().revoke(host, actor.name(), requestId);
             });
-            Router router = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, pki.enrolment().tokenIssuer(), revoker,
-                    log).router();
+            // Retention works on the repository opened above for verification (none: retention_unavailable).
+            retention = new RetentionService(vertx, catalog, config, clock, log, () -> Optional.ofNullable(repository));
+            ApiRouter api = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, pki.enrolment().tokenIssuer(), revoker,
+                    log).restores(restores).retention(retention);
+            if (verification != null) {
+                api.verifyRequests((source, id, readData, actor, requestId) -> verification.request(source,
+                        dev.holdfast.repository.backup.BackupId.parse(id), readData,
+                        new dev.holdfast.controller.verify.VerificationService.Requester(actor.name(), actor.role().wire(), requestId, "api")));
+            }
+            Router router = api.router();
             http = vertx.createHttpServer(pki.serverOptions()).requestHandler(req -> {
                 if (isGrpc(req)) {
                     grpc.handle(req);
@@ -161,8 +203,45 @@ public final class ControllerServer {
         }).compose(server -> {
             live.start(LIVE_FLUSH);
             metrics.start(vertx, catalog, METRICS_REFRESH);
+            restores.start();
+            if (config.repository().isPresent()) {
+                retention.start();
+            }
             scheduler = new Scheduler(vertx, catalog, config, clock, random, job -> jobs.queued(job));
+            if (auditExporter != null) {
+                auditExporter.start();
+            }
+            if (verification != null) {
+                verifySchedule = new dev.holdfast.controller.verify.VerifySchedule(vertx, catalog, verification, config.verification(), clock);
+                verifySchedule.start();
+            }
             return scheduler.start();
+        });
+    }
+
+    /**
+     * Opens the configured repository (on a worker: it reads the store) and the verification service
+     * over it; without a {@code repository:} section there is no verification. A repository that
+     * cannot be opened fails the start.
+     */
+    private Future<Void> openRepository() {
+        if (config.repository().isEmpty()) {
+            return Future.succeededFuture();
+        }
+        var loc = config.repository().get();
+        return vertx.executeBlocking(() -> {
+            dev.holdfast.repository.crypto.KeyFile keys = dev.holdfast.repository.crypto.KeyFile.load(loc.keyFile());
+            dev.holdfast.repository.store.ObjectStore store = loc.openStore(clock);
+            try {
+                return dev.holdfast.repository.Repository.open(store, keys, clock, random);
+            } catch (RuntimeException e) {
+                store.close();
+                throw e;
+            }
+        }, false).map(repo -> {
+            repository = repo;
+            verification = new dev.holdfast.controller.verify.VerificationService(vertx, catalog, repo, metrics, clock, random, log);
+            return null;
         });
     }
 
@@ -233,6 +312,21 @@ public final class ControllerServer {
         vx.runOnContext(v -> {
             Future<Void> chain = Future.succeededFuture();
             chain = chain.transform(x -> scheduler == null ? Future.succeededFuture() : scheduler.stop().otherwiseEmpty());
+            if (restores != null) {
+                restores.stop();
+            }
+            if (retention != null) {
+                retention.stop();
+            }
+            chain = chain.transform(x -> {
+                if (verifySchedule != null) {
+                    verifySchedule.stop();
+                }
+                if (verification != null) {
+                    verification.close();
+                }
+                return Future.succeededFuture();
+            });
             chain = chain.transform(x -> {
                 if (sessions != null) {
                     sessions.closeAll();
@@ -241,8 +335,12 @@ public final class ControllerServer {
                         .compose(y -> catalog == null ? Future.succeededFuture() : catalog.disconnectAll().otherwiseEmpty());
             });
             chain = chain.transform(x -> http == null ? Future.succeededFuture() : http.close().otherwiseEmpty());
+            chain = chain.transform(x -> auditExporter == null ? Future.succeededFuture() : auditExporter.stop());
             chain = chain.transform(x -> {
                 metrics.close();
+                if (repository != null) {
+                    repository.close();
+                }
                 return catalog == null ? Future.succeededFuture() : vx.executeBlocking(() -> {
                     catalog.close();
                     return null;
@@ -289,6 +387,11 @@ public final class ControllerServer {
         @Override
         public void backupFinished(String status, Duration took) {
             metrics.backupFinished(status, took);
+        }
+
+        @Override
+        public void drillFinished(String host, String source, boolean ok, Instant finishedAt, double rto, double rpo) {
+            metrics.drillFinished(host, source, ok, finishedAt, rto, rpo);
         }
 
         @Override

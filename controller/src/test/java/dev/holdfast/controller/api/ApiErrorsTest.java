@@ -141,8 +141,6 @@ class ApiErrorsTest {
 
     @Test
     void endpointsOfTheNextIssueAnswer501WithAStableCode() throws Exception {
-        assertError(h.call("POST", "/api/v1/restores", h.serviceToken, "{}"), 501, "not_implemented",
-                "arrives with the retention/restore-authorization work");
-        assertError(h.get("/api/v1/drills", h.analystToken), 501, "not_implemented", "GET /api/v1/drills");
+        assertError(h.call("PUT", "/api/v1/policies/critical", h.adminToken, "{}"), 501, "not_implemented", "PUT /api/v1/policies/:name");
     }
 }

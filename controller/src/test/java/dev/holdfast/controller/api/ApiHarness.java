@@ -65,12 +65,23 @@ final class ApiHarness implements AutoCloseable {
                         "no agent '" + host + "'"));
     };
     final HttpServer server;
+    /** The restore service, real, with a real CA; no agent is connected (grants wait for one). */
+    final dev.holdfast.controller.link.AgentSessions sessions = new dev.holdfast.controller.link.AgentSessions();
+    final dev.holdfast.controller.pki.ControllerCa ca;
+    final dev.holdfast.controller.restore.RestoreService restores;
+    /** The router under test (tests may attach more services to it, e.g. retention). */
+    final ApiRouter api;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
     final String adminToken;
     final String serviceToken;
     final String analystToken;
 
     ApiHarness(Path dir) throws Exception {
+        this(dir, null);
+    }
+
+    /** With {@code verify} (given this harness, its catalog, clock and metrics ready) serving POST /verify. */
+    ApiHarness(Path dir, java.util.function.Function<ApiHarness, VerifyRequests> verify) throws Exception {
         this.dir = dir;
         Path yaml = dir.resolve("controller.yaml");
         Files.writeString(yaml, """
@@ -89,6 +100,7 @@ final class ApiHarness implements AutoCloseable {
                     schedule: { hourly: "0 * * * *", daily: "0 2 * * *" }
                     time_zone: Europe/Berlin
                     jitter: 1m
+                    restore: { approvals: 2, grant_ttl: 5m }
                 """.formatted(dir.resolve("data"), dir.resolve("secrets/admin.token")));
         config = ControllerConfig.load(yaml, cron -> { });
         catalog = await(TestCatalogs.open(vertx, dir.resolve("data"), clock));
@@ -98,11 +110,17 @@ final class ApiHarness implements AutoCloseable {
         adminToken = Files.readString(config.auth().bootstrapAdminTokenFile()).trim();
         serviceToken = token("service", "ci-runner");
         analystToken = token("analyst", "grafana");
-        ApiRouter api = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, revoker, log);
+        ca = dev.holdfast.controller.pki.ControllerCa.loadOrCreate(dir.resolve("ca"), clock, random);
+        restores = new dev.holdfast.controller.restore.RestoreService(vertx, catalog, sessions, config,
+                dev.holdfast.controller.restore.GrantSigner.of(ca), clock, random);
+        api = new ApiRouter(vertx, catalog, clock, random, config, metrics, backups, issuer, revoker, log).restores(restores);
+        if (verify != null) {
+            api.verifyRequests(verify.apply(this));
+        }
         server = await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));
     }
 
-    private String token(String role, String name) throws Exception {
+    String token(String role, String name) throws Exception {
         String t = Tokens.newToken("hfa_", random);
         await(catalog.insertApiToken(new ApiTokenRecord(Tokens.hash(t), role, name, clock.instant(), "test")));
         return t;
@@ -213,6 +231,15 @@ final class ApiHarness implements AutoCloseable {
                 return Future.failedFuture(new IllegalStateException("connection to postgresql://holdfast:hunter2@db/x lost"));
             }
             JobRecord job = new JobRecord(String.format("job-%04d", ++seq), host, source, "backup", type, tag, JobState.QUEUED, "api",
+                    actor.name(), Optional.empty(), clock.instant(), Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
+                    Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
+            return catalog.insertJob(job).map(v -> job);
+        }
+
+        @Override
+        public synchronized Future<JobRecord> requestDrill(String host, String source, Actor actor, String requestId) {
+            calls.add(new Call(host, source, "restore", "drill", actor, requestId));
+            JobRecord job = new JobRecord(String.format("job-%04d", ++seq), host, source, "drill", "restore", "drill", JobState.QUEUED, "api",
                     actor.name(), Optional.empty(), clock.instant(), Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
                     Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
             return catalog.insertJob(job).map(v -> job);

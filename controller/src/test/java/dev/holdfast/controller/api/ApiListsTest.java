@@ -9,6 +9,7 @@ import dev.holdfast.controller.catalog.BackupRecord;
 import dev.holdfast.controller.catalog.SourceLiveState;
 import dev.holdfast.controller.catalog.SourceRecord;
 import io.vertx.core.json.JsonArray;
+import dev.holdfast.controller.catalog.AuditRecord;
 import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -218,5 +219,35 @@ class ApiListsTest {
         assertEquals("analyst", e.getString("role"));
         assertTrue(e.getString("detail").startsWith("permission_denied: "), e.getString("detail"));
         assertEquals(ApiHarness.T0.toString(), e.getString("at"));
+    }
+
+    @Test
+    void auditEntriesCarryTheirChainMacAndTheJsonlExportVerifies() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            h.call("POST", "/api/v1/tokens", h.analystToken, "{\"role\": \"admin\"}", "X-Request-Id", "chain-" + i);
+        }
+        List<JsonObject> audit = walk("/api/v1/audit", 2);
+        dev.holdfast.controller.audit.AuditKey key = h.catalog.auditKey().orElseThrow();
+        dev.holdfast.controller.audit.AuditMac prev = dev.holdfast.controller.audit.AuditMac.GENESIS;
+        for (JsonObject a : audit) {
+            AuditRecord r = new AuditRecord(a.getLong("seq"), java.time.Instant.parse(a.getString("at")), a.getString("request_id"),
+                    a.getString("actor"), a.getString("role"), a.getString("action"), a.getString("object"), a.getString("outcome"),
+                    a.getString("detail"));
+            prev = dev.holdfast.controller.audit.AuditChain.link(key, prev, r);
+            assertEquals(prev.hex(), a.getString("mac"), a.encode());
+        }
+
+        ApiHarness.Response jsonl = h.get("/api/v1/audit?format=jsonl", h.analystToken);
+        assertEquals(200, jsonl.status(), jsonl.body());
+        assertEquals("application/jsonl", jsonl.header("content-type"));
+        var parsed = dev.holdfast.controller.audit.AuditJsonl.parse(jsonl.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), "api");
+        var v = dev.holdfast.controller.audit.AuditVerifier.export(key, parsed, "api");
+        assertEquals(audit.size(), v.count());
+        assertEquals(prev, v.lastMac());
+
+        ApiHarness.Response later = h.get("/api/v1/audit?format=jsonl&after=2", h.analystToken);
+        var tail = dev.holdfast.controller.audit.AuditJsonl.parse(later.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), "api");
+        assertEquals(3, dev.holdfast.controller.audit.AuditVerifier.export(key, tail, "api").firstSeq());
+        assertEquals("usage", h.get("/api/v1/audit?format=jsonl&after=x", h.analystToken).errorCode());
     }
 }

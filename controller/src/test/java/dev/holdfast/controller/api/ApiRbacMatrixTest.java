@@ -49,18 +49,20 @@ class ApiRbacMatrixTest {
             new Row("GET", V1 + "/snapshots", V1 + "/snapshots", null, Right.READ, 200),
             new Row("GET", V1 + "/jobs", V1 + "/jobs", null, Right.READ, 200),
             new Row("GET", V1 + "/jobs/:id", V1 + "/jobs/no-such-job", null, Right.READ, 404),
-            new Row("POST", V1 + "/verify/:id", V1 + "/verify/20261123T090000Z-full", "{}", Right.OPERATE, 501),
-            new Row("POST", V1 + "/restores", V1 + "/restores", "{\"host\": \"db1\", \"source\": \"main\", \"backup\": \"latest\"}",
-                    Right.OPERATE, 501),
-            new Row("GET", V1 + "/restores", V1 + "/restores", null, Right.READ, 501),
-            new Row("GET", V1 + "/restores/:id", V1 + "/restores/r1", null, Right.READ, 501),
-            new Row("POST", V1 + "/restores/:id/approve", V1 + "/restores/r1/approve", "{}", Right.OPERATE, 501),
-            new Row("GET", V1 + "/drills", V1 + "/drills", null, Right.READ, 501),
-            new Row("POST", V1 + "/drills", V1 + "/drills", "{\"host\": \"db1\", \"source\": \"main\"}", Right.OPERATE, 501),
+            new Row("POST", V1 + "/verify/:id", V1 + "/verify/20261123T090000Z-full", "{}", Right.OPERATE, 409),
+            new Row("POST", V1 + "/restores", V1 + "/restores", "{\"host\": \"db1\", \"source\": \"main\", \"backup\": \"latest\","
+                    + " \"target\": \"/var/lib/holdfast/restore/x\"}", Right.OPERATE, 202),
+            new Row("GET", V1 + "/restores", V1 + "/restores", null, Right.READ, 200),
+            new Row("GET", V1 + "/restores/:id", V1 + "/restores/r1", null, Right.READ, 404),
+            new Row("POST", V1 + "/restores/:id/approve", V1 + "/restores/r1/approve", "{}", Right.OPERATE, 404),
+            new Row("GET", V1 + "/drills", V1 + "/drills", null, Right.READ, 200),
+            new Row("POST", V1 + "/drills", V1 + "/drills", "{\"host\": \"db1\", \"source\": \"main\"}", Right.OPERATE, 202),
             new Row("GET", V1 + "/audit", V1 + "/audit", null, Right.READ, 200),
             new Row("GET", V1 + "/policies", V1 + "/policies", null, Right.READ, 200),
             new Row("GET", V1 + "/policies/:name", V1 + "/policies/critical", null, Right.READ, 200),
             new Row("PUT", V1 + "/policies/:name", V1 + "/policies/critical", "{}", Right.ADMINISTER, 501),
+            new Row("GET", V1 + "/policies/:name/plan", V1 + "/policies/critical/plan", null, Right.READ, 503),
+            new Row("POST", V1 + "/policies/:name/enforce", V1 + "/policies/critical/enforce", "{}", Right.ADMINISTER, 503),
             new Row("POST", V1 + "/tokens", V1 + "/tokens", "{\"role\": \"analyst\"}", Right.ADMINISTER, 201),
             new Row("DELETE", V1 + "/tokens/:name", V1 + "/tokens/doomed", null, Right.ADMINISTER, 200),
             new Row("POST", V1 + "/enrolment-tokens", V1 + "/enrolment-tokens", "{\"host\": \"db9\"}", Right.ADMINISTER, 201),
@@ -81,6 +83,10 @@ class ApiRbacMatrixTest {
                 false, "0a1b", ApiHarness.T0.plusSeconds(86400))));
         ApiHarness.await(h.catalog.replaceSources("db1", List.of(new SourceRecord("db1", "main", "postgres", "7301", "15.8", "stream",
                 Optional.empty()))));
+        // What the POST /restores row restores (latest resolves to it).
+        ApiHarness.await(h.catalog.upsertBackup(new dev.holdfast.controller.catalog.BackupRecord("main", "7301", "20261123T090000Z-full",
+                "db1", "full", "adhoc", "complete", Optional.of(ApiHarness.T0.minusSeconds(3600)), Optional.of(ApiHarness.T0.minusSeconds(1800)),
+                "0/3000028", "0/3000138", 1, Optional.empty(), 100, 50, Optional.empty())));
         // What the admin's DELETE /tokens/{name} row revokes.
         ApiHarness.await(h.catalog.insertApiToken(new dev.holdfast.controller.catalog.ApiTokenRecord(
                 dev.holdfast.controller.Tokens.hash("hfa_doomedTokenOfTheRbacMatrix0000000000000000"), "analyst", "doomed",

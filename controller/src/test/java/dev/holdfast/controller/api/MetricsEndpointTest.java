@@ -54,7 +54,8 @@ class MetricsEndpointTest {
         h.metrics.backupFinished("succeeded", Duration.ofMinutes(20));
         h.metrics.backupFinished("failed", Duration.ofSeconds(3));
         h.metrics.restoreFinished("succeeded", Duration.ofMinutes(7));
-        h.metrics.verifyFailed();
+        h.metrics.verifyFailed("main", 1);
+        h.metrics.verifySucceeded("other", java.time.Instant.ofEpochSecond(1_800_000_000L));
         h.metrics.sourceRpo("db1", "main", 1.25);
         h.metrics.sourceRpo("db1", "main", 0.5);
         h.metrics.sourceRpo("db2", "cache", -1);
@@ -66,7 +67,9 @@ class MetricsEndpointTest {
         assertSample(text, "holdfast_backups_total{status=\"failed\"} 1.0");
         assertSample(text, "holdfast_restores_total{status=\"succeeded\"} 1.0");
         assertSample(text, "holdfast_restores_total{status=\"failed\"} 0.0");
-        assertSample(text, "holdfast_verify_failures_total 1.0");
+        assertSample(text, "holdfast_verify_failures_total{source=\"main\"} 1.0");
+        assertSample(text, "holdfast_verify_failures_total{source=\"other\"} 0.0");
+        assertSample(text, "holdfast_verify_last_success_timestamp_seconds{source=\"other\"} 1.8E9");
         assertSample(text, "holdfast_backup_duration_seconds_count{status=\"succeeded\"} 2");
         assertSample(text, "holdfast_backup_duration_seconds_bucket{status=\"succeeded\",le=\"60.0\"} 1");
         assertSample(text, "holdfast_backup_duration_seconds_bucket{status=\"succeeded\",le=\"+Inf\"} 2");

@@ -302,6 +302,70 @@ abstract class CatalogContract {
                 "newest first, then by id descending");
     }
 
+    // ---- restore requests ----
+
+    private static RestoreRecord restoreRequest(String id, String host, Instant created) {
+        return new RestoreRecord(id, host, "main", "db1", "latest", "20261124T080000Z-full", "7301", "time", "2026-11-24T08:30:00Z",
+                "/var/lib/holdfast/restore/x", "default", 2, "ci-runner", List.of(), RestoreState.REQUESTED, created, Optional.empty(),
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), 0, 0, "",
+                Optional.empty(), Optional.empty(), 1);
+    }
+
+    @Test
+    void aRestoreRequestRoundTripsAndChangesOnlyFromTheRevisionItWasReadAt() throws Exception {
+        RestoreRecord r = restoreRequest("r-1", "db2", t(0));
+        await(catalog.insertRestore(r));
+        assertEquals(Optional.of(r), await(catalog.restore("r-1")));
+        assertEquals(Optional.empty(), await(catalog.restore("r-2")));
+        RestoreRecord once = r.withApproval("ops-1");
+        RestoreRecord granted = once.withApproval("ops-2").withGrant(t(5), "00112233445566778899aabbccddeeff", t(605), "Z3JhbnQ=");
+        assertTrue(await(catalog.updateRestore(granted, r.revision())));
+        assertFalse(await(catalog.updateRestore(once, r.revision())), "a second change from the same revision loses");
+        assertEquals(Optional.of(granted), await(catalog.restore("r-1")));
+        RestoreRecord done = granted.withGrantSent(t(6)).withProgress(t(7), 10, 100, "copy").finished(RestoreState.DONE, t(9), "", "");
+        assertTrue(await(catalog.updateRestore(done, granted.revision())));
+        assertEquals(Optional.of(done), await(catalog.restore("r-1")));
+        assertEquals(ErrorCode.CONFLICT, failure(catalog.insertRestore(r)).code(), "a restore id is unique");
+    }
+
+    @Test
+    void openRestoresAreTheApprovedAndRunningOnesOldestFirstAndRestoresPageNewestFirst() throws Exception {
+        await(catalog.insertRestore(restoreRequest("r-a", "db1", t(10))));
+        await(catalog.insertRestore(restoreRequest("r-b", "db1", t(20)).withGrant(t(20), "aa".repeat(16), t(620), "Zw==")));
+        await(catalog.insertRestore(restoreRequest("r-c", "db1", t(30)).withProgress(t(31), 1, 2, "copy")));
+        await(catalog.insertRestore(restoreRequest("r-d", "db2", t(40)).withGrant(t(40), "bb".repeat(16), t(640), "Zw==")));
+        await(catalog.insertRestore(restoreRequest("r-e", "db1", t(50)).finished(RestoreState.EXPIRED, t(50), "grant_expired", "late")));
+        assertEquals(List.of("r-b", "r-c"), await(catalog.openRestores(Optional.of("db1"))).stream().map(RestoreRecord::id).toList());
+        assertEquals(List.of("r-b", "r-c", "r-d"), await(catalog.openRestores(Optional.empty())).stream().map(RestoreRecord::id).toList());
+        List<List<RestoreRecord>> pages = pages(catalog::restores, 2);
+        assertEquals(List.of("r-e", "r-d", "r-c", "r-b", "r-a"), flat(pages).stream().map(RestoreRecord::id).toList());
+    }
+
+    // ---- verification ----
+
+    @Test
+    void aVerificationOutcomeIsReplacedPerBackupAndListedPerSource() throws Exception {
+        VerificationRecord ok = new VerificationRecord("main", "7300000000000000001", "20261123T090000Z-full", t(0), true, Optional.empty(),
+                Optional.empty(), false, 0, "v1");
+        VerificationRecord other = new VerificationRecord("other", "7300000000000000002", "20261123T090000Z-full", t(0), true,
+                Optional.empty(), Optional.empty(), true, 4096, "v1");
+        await(catalog.recordVerification(ok));
+        await(catalog.recordVerification(other));
+        VerificationRecord failed = new VerificationRecord("main", "7300000000000000001", "20261123T090000Z-full", t(86400), false,
+                Optional.of("integrity_failure"), Optional.of("pack p is damaged"), true, 123456789012L, "v2");
+        await(catalog.recordVerification(failed));
+        assertEquals(List.of(failed), await(catalog.verifications(Optional.of("main"))));
+        assertEquals(2, await(catalog.verifications(Optional.empty())).size());
+    }
+
+    @Test
+    void aControllerStateValueIsSetAndReplaced() throws Exception {
+        assertEquals(Optional.empty(), await(catalog.controllerState("verify.sample.cursor")));
+        await(catalog.putControllerState("verify.sample.cursor", "backups/main/a", t(0)));
+        await(catalog.putControllerState("verify.sample.cursor", "backups/main/b", t(1)));
+        assertEquals(Optional.of("backups/main/b"), await(catalog.controllerState("verify.sample.cursor")));
+    }
+
     // ---- schedules ----
 
     @Test
@@ -420,6 +484,54 @@ abstract class CatalogContract {
         List<AuditRecord> all = flat(pages);
         assertEquals(seqs, all.stream().map(AuditRecord::seq).toList());
         assertEquals(new AuditRecord(seqs.get(3), t(3), "req-3", "admin", "admin", "backup.request", "db1/main", "ok", "entry 3"), all.get(3));
+    }
+
+    @Test
+    void auditEntriesAreChainedFromTheGenesisValueAndTheHeadFollows() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            await(catalog.appendAudit(new AuditRecord(0, t(i).plusNanos(789), "req-" + i, "admin", "admin", "x", "y", "ok", "é " + i)));
+        }
+        dev.holdfast.controller.audit.AuditKey key = catalog.auditKey().orElseThrow();
+        List<AuditEntry> entries = await(catalog.auditAfter(0, 10));
+        dev.holdfast.controller.audit.AuditMac prev = dev.holdfast.controller.audit.AuditMac.GENESIS;
+        for (AuditEntry e : entries) {
+            dev.holdfast.controller.audit.AuditMac mac = dev.holdfast.controller.audit.AuditChain.link(key, prev, e.record());
+            assertEquals(Optional.of(mac), e.mac(), "entry " + e.record().seq());
+            prev = mac;
+        }
+        AuditHead head = await(catalog.auditHead());
+        assertEquals(3, head.seq());
+        assertEquals(prev, head.mac());
+        assertEquals(0, head.baseSeq());
+        assertEquals(Optional.of(key.id()), head.keyId());
+        assertEquals(entries, flat(pages(catalog::auditEntries, 2)));
+        assertEquals(entries.subList(1, 3), await(catalog.auditAfter(1, 10)));
+    }
+
+    @Test
+    void concurrentAuditAppendsFromTwoCatalogsOnOneStoreKeepOneValidChain() throws Exception {
+        Catalog second = await(open());
+        try {
+            List<Long> seqs = concurrently(120, i -> (i % 2 == 0 ? catalog : second).appendAudit(new AuditRecord(0, t(i), "req-" + i,
+                    "admin", "admin", "backup.request", "db1/main", "ok", "entry " + i)));
+            assertEquals(120, new java.util.HashSet<>(seqs).size(), "every append got its own seq");
+            var result = await(dev.holdfast.controller.audit.AuditCatalogVerifier.verify(vertx, catalog, catalog.auditKey().orElseThrow()));
+            assertEquals(1, result.verified().firstSeq());
+            assertEquals(120, result.verified().lastSeq());
+            assertEquals(120, result.verified().count());
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
+    void theExportPositionMovesOnlyFromTheValueReadBefore() throws Exception {
+        await(catalog.appendAudit(new AuditRecord(0, t(0), "r", "a", "admin", "x", "y", "ok", "")));
+        AuditEntry e = await(catalog.auditAfter(0, 1)).get(0);
+        assertTrue(await(catalog.markAuditExported(0, 1, e.mac().orElseThrow())));
+        assertFalse(await(catalog.markAuditExported(0, 1, e.mac().orElseThrow())), "another exporter moved it first");
+        assertEquals(1, await(catalog.auditHead()).exportedSeq());
+        assertEquals(e.mac().orElseThrow(), await(catalog.auditHead()).exportedMac());
     }
 
     // ---- the store itself ----

@@ -90,6 +90,8 @@ class ControllerConfigTest {
         assertTrue(refused("policies:\n  critical:\n    schedule: { hourly: \"0 * * * *\" }\n").contains("policies.critical.sources"));
         assertTrue(refused("policies:\n  default:\n    retention: { daily: -1 }\n").contains("retention.daily"));
         assertTrue(refused("policies:\n  default:\n    restore: { approvals: 3 }\n").contains("restore.approvals"));
+        assertTrue(refused("policies:\n  default:\n    restore: { grant_ttl: 0m }\n").contains("restore.grant_ttl"));
+        assertTrue(refused("policies:\n  default:\n    restore: { grant_ttl: 2d }\n").contains("restore.grant_ttl"));
         assertTrue(refused("policies:\n  Bad Name:\n    sources: [\"*/main\"]\n").contains("policy name"));
     }
 
@@ -114,5 +116,31 @@ class ControllerConfigTest {
         assertEquals("mains", c.policyFor("db2", "main").name());
         assertEquals("default", c.policyFor("db2", "cache").name());
         assertEquals("postgresql://(not shown)", new ControllerConfig.CatalogUrl("postgresql://u:pw@h/db").toString());
+    }
+
+    @Test
+    void aRestoreGrantLivesTenMinutesUnlessThePolicySaysOtherwise() throws Exception {
+        ControllerConfig c = load("""
+                policies:
+                  default:
+                    restore: { approvals: 2, grant_ttl: 30m }
+                  reports:
+                    sources: ["*/reports"]
+                """);
+        assertEquals(java.time.Duration.ofMinutes(30), c.policies().get("default").restore().grantTtl());
+        assertEquals(2, c.policies().get("default").restore().approvals());
+        assertEquals(java.time.Duration.ofMinutes(10), c.policies().get("reports").restore().grantTtl());
+    }
+
+    @Test
+    void theVerifySectionHasDefaultsAndIsValidatedWithFileAndKey() throws Exception {
+        assertEquals(ControllerConfig.Verification.DEFAULT, load("listen: 127.0.0.1:7443\n").verification());
+        ControllerConfig c = load("verify: { schedule: \"30 4 * * *\", time_zone: Europe/Berlin, read_data_within: 14d }\n");
+        assertEquals(new ControllerConfig.Verification("30 4 * * *", ZoneId.of("Europe/Berlin"), Duration.ofDays(14)), c.verification());
+        assertTrue(refused("verify: { schedule: \"61 * * * *\" }\n").contains("verify.schedule"));
+        assertTrue(refused("verify: { read_data_within: 30m }\n").contains("verify.read_data_within"));
+        assertTrue(refused("verify: { read_data_within: soon }\n").contains("verify.read_data_within"));
+        assertTrue(refused("verify: { time_zone: Mars/Olympus }\n").contains("verify.time_zone"));
+        assertTrue(refused("verify: { read_data: true }\n").contains("read_data"));
     }
 }

@@ -170,18 +170,24 @@ class SchedulerTest {
         enrol("db1", enrolled, true, "postgres", "redis", "files");
         enrol("db2", enrolled, true, "postgres");
         Scheduler s = scheduler(config);
-        Map<String, List<String>> slots = Map.of("db1", new ArrayList<>(), "db2", new ArrayList<>());
+        Map<String, List<String>> slots = Map.of("db1", new ArrayList<>(), "db2", new ArrayList<>(), "db1/redis", new ArrayList<>(),
+                "db1/files", new ArrayList<>());
         for (Instant t = enrolled; !t.isAfter(Instant.parse("2026-12-01T12:00:00Z")); t = t.plus(Duration.ofMinutes(15))) {
             List<JobRecord> jobs = tick(s, t);
             for (JobRecord j : jobs) {
                 ZoneId zone = j.host().equals("db1") ? BERLIN : NEW_YORK;
                 assertEquals(t, j.createdAt(), "created on the first tick at its slot (no jitter)");
                 assertEquals(j.scheduledFor().orElseThrow(), t);
-                assertEquals(j.tag().equals("daily") ? "incr" : "full", j.type());
-                assertEquals("main", j.source());
+                // A postgres source takes the schedule's type; Redis an RDB snapshot, files a snapshot, whatever the tag.
+                String expectedType = switch (j.source()) {
+                    case "redis" -> "rdb";
+                    case "files" -> "snapshot";
+                    default -> j.tag().equals("daily") ? "incr" : "full";
+                };
+                assertEquals(expectedType, j.type(), j::toString);
                 assertEquals(List.of("backup", "schedule", "scheduler", JobState.QUEUED),
                         List.of(j.kind(), j.trigger(), j.requestedBy(), j.state()));
-                slots.get(j.host()).add(slot(j, zone));
+                slots.get(j.source().equals("main") ? j.host() : j.host() + "/" + j.source()).add(slot(j, zone));
             }
             finish(jobs);
         }
@@ -190,9 +196,34 @@ class SchedulerTest {
                 "daily@2026-11-30T02:00", "daily@2026-12-01T02:00", "monthly@2026-12-01T04:00");
         assertEquals(expected, slots.get("db1"));
         assertEquals(expected, slots.get("db2"));
-        assertEquals(12, dispatched.size());
-        assertEquals(12, audit("backup.scheduled").size());
-        assertTrue(allJobs().stream().noneMatch(j -> !j.source().equals("main")), "redis and files sources are not scheduled yet");
+        assertEquals(expected, slots.get("db1/redis"));
+        assertEquals(expected, slots.get("db1/files"));
+        assertEquals(24, dispatched.size());
+        assertEquals(24, audit("backup.scheduled").size());
+    }
+
+    @Test
+    void theDrillTagRunsARestoreDrillOfEachPostgresSourceInsteadOfABackup() throws Exception {
+        Map<String, ControllerConfig.Schedule> schedules = new LinkedHashMap<>();
+        schedules.put("daily", new ControllerConfig.Schedule("daily", "0 2 * * *", "incr"));
+        schedules.put("drill", new ControllerConfig.Schedule("drill", "0 5 * * SAT", "full"));
+        ControllerConfig.Policy drills = new ControllerConfig.Policy("drilled", List.of("db1/*"), schedules, BERLIN, Duration.ZERO,
+                ControllerConfig.Retention.DEFAULT, new ControllerConfig.RestorePolicy(1, List.of()));
+        Instant enrolled = Instant.parse("2026-11-27T12:00:00Z");
+        enrol("db1", enrolled, true, "postgres", "redis");
+        Scheduler s = scheduler(config(BERLIN, Duration.ZERO, drills));
+        List<JobRecord> all = new ArrayList<>();
+        for (Instant t = enrolled; !t.isAfter(Instant.parse("2026-11-29T12:00:00Z")); t = t.plus(Duration.ofMinutes(15))) {
+            List<JobRecord> jobs = tick(s, t);
+            all.addAll(jobs);
+            finish(jobs);
+        }
+        // 2026-11-28 is a Saturday: one drill of db1/main at 05:00; the Redis source gets only its daily RDB snapshots.
+        List<String> got = all.stream().map(j -> j.source() + " " + j.kind() + "/" + j.type() + " " + slot(j, BERLIN)).toList();
+        assertEquals(List.of("main backup/incr daily@2026-11-28T02:00", "redis backup/rdb daily@2026-11-28T02:00",
+                "main drill/restore drill@2026-11-28T05:00", "main backup/incr daily@2026-11-29T02:00", "redis backup/rdb daily@2026-11-29T02:00"),
+                got);
+        assertEquals(1, audit("drill.scheduled").size());
     }
 
     @Test

@@ -36,6 +36,15 @@ public final class BackupCatalog {
 
     /** What one backup id holds in the store. */
     public record Entry(BackupId id, boolean complete, long storedBytes, List<ObjectInfo> objects) {
+        /** Whether retention has started deleting it (its {@code pruning} marker exists, docs/format.md section 7). */
+        public boolean pruning() {
+            return objects.stream().anyMatch(o -> o.key().value().endsWith("/" + BackupLayout.PRUNING));
+        }
+
+        /** Complete and not being deleted: what a new restore, or an incremental's parent, may use. */
+        public boolean usable() {
+            return complete && !pruning();
+        }
     }
 
     /** Every system identifier with backups under {@code backups/<source>/}. */
@@ -115,7 +124,7 @@ public final class BackupCatalog {
     /** The newest complete base backup ({@code full} or {@code incr}), if any. */
     public Optional<BackupManifest> latest(String source, String systemId) {
         List<BackupId> ids = new ArrayList<>(list(source, systemId).values().stream()
-                .filter(e -> e.complete() && (e.id().type() == BackupType.FULL || e.id().type() == BackupType.INCR))
+                .filter(e -> e.usable() && (e.id().type() == BackupType.FULL || e.id().type() == BackupType.INCR))
                 .map(Entry::id).toList());
         Collections.reverse(ids);
         return ids.isEmpty() ? Optional.empty() : Optional.of(read(source, systemId, ids.get(0)));

@@ -12,6 +12,11 @@ public final class BackupLayout {
     public static final String ROOT = "backups";
     public static final String MANIFEST = "manifest";
     public static final String MANIFEST_COPY = "manifest.copy";
+    /**
+     * The marker retention writes before it deletes a backup's manifest (docs/format.md section 7):
+     * the backup is being removed; readers and verify treat it as gone.
+     */
+    public static final String PRUNING = "pruning";
 
     private final ObjectKey prefix;
 
@@ -38,6 +43,11 @@ public final class BackupLayout {
 
     public ObjectKey manifestCopy() {
         return prefix.resolve(MANIFEST_COPY);
+    }
+
+    /** The retention marker ({@link #PRUNING}). */
+    public ObjectKey pruning() {
+        return prefix.resolve(PRUNING);
     }
 
     /** Pack number {@code n} (from 1). */

@@ -73,6 +73,8 @@ public final class BackupVerifier {
     public enum Kind {
         /** Packs without a manifest: an interrupted backup, never restored, removed by retention. */
         INCOMPLETE(Severity.WARNING, null),
+        /** Retention has started deleting the backup (its {@code pruning} marker exists); the next run finishes. */
+        PRUNING(Severity.WARNING, null),
         /** A complete backup of a type this build does not verify (a logical dump, a later kind). */
         UNSUPPORTED_TYPE(Severity.WARNING, null),
         /** Neither manifest copy can be read (or the manifest is invalid): the backup cannot be restored. */
@@ -208,6 +210,22 @@ public final class BackupVerifier {
      * @param readData also read every pack (and the WAL from each backup's start to stop LSN) in full
      */
     public Report verify(String source, String systemId, Optional<BackupId> only, boolean readData) {
+        return verify(source, systemId, only, readData, key -> readData);
+    }
+
+    /**
+     * As {@link #verify(String, String, Optional, boolean)}, with the data read chosen per pack: a
+     * scheduler reads a rotating sample of packs each run (every pack still gets the structure
+     * checks). A pack for which {@code readPack} is true is read in full, decrypted and its files'
+     * checksums compared; {@link Result#packsRead()} counts them.
+     *
+     * @param readWal  also read the WAL from each backup's start to stop LSN in full
+     * @param readPack which packs (by key) to read in full
+     */
+    public Report verify(String source, String systemId, Optional<BackupId> only, boolean readWal,
+                         java.util.function.Predicate<ObjectKey> readPack) {
+        Objects.requireNonNull(readPack, "readPack");
+        boolean readData = readWal;
         SortedMap<BackupId, BackupCatalog.Entry> entries = catalog.list(source, systemId);
         if (only.isPresent() && !entries.containsKey(only.get())) {
             return new Report(List.of(), List.of());
@@ -241,7 +259,7 @@ public final class BackupVerifier {
         Map<ObjectKey, Problem> packFailures = new HashMap<>();
         Set<ObjectKey> read = new LinkedHashSet<>();
         wanted.forEach((key, files) -> run.checkPack(key, files).ifPresentOrElse(p -> packFailures.put(key, p), () -> {
-            if (readData) {
+            if (readPack.test(key)) {
                 run.readPack(key, files).ifPresentOrElse(p -> packFailures.put(key, p), () -> read.add(key));
             }
         }));
@@ -340,6 +358,15 @@ public final class BackupVerifier {
             Checked c = new Checked(e.id());
             BackupLayout layout = new BackupLayout(source, systemId, e.id());
             boolean copyListed = listed.containsKey(layout.manifestCopy().value());
+            if (listed.containsKey(layout.pruning().value())) {
+                // References before data: the marker is written before the manifest is deleted, so a
+                // half-deleted backup is a backup being removed, not a damaged one.
+                c.complete = false;
+                c.problems.add(problem(Kind.PRUNING, e.id(), layout.pruning(), "backup " + e.id() + " is being removed by retention: "
+                        + e.objects().size() + " object(s) left under " + layout + " (an interrupted prune: the next retention run"
+                        + " finishes it; restore does not use it)"));
+                return c;
+            }
             c.complete = e.complete() || copyListed;
             if (!c.complete) {
                 c.problems.add(problem(Kind.INCOMPLETE, e.id(), null, "backup " + e.id() + " is incomplete: " + e.objects().size()

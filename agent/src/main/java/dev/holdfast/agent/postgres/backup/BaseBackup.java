@@ -13,6 +13,7 @@ import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.store.ObjectKey;
+import dev.holdfast.repository.store.PutOptions;
 import dev.holdfast.repository.wal.Lsn;
 import dev.holdfast.repository.wal.WalIndex;
 import dev.holdfast.repository.wal.WalLayout;
@@ -75,6 +76,8 @@ public final class BaseBackup {
     private final Repository repository;
     private final PostgresSourceConfig source;
     private final Clock clock;
+    /** The run's {@link Options#putOptions()}, for the pack writers. */
+    private volatile PutOptions putOptions = PutOptions.DEFAULT;
 
     /**
      * @param type       {@code FULL} or {@code INCR}
@@ -82,9 +85,18 @@ public final class BaseBackup {
      * @param fast       ask for an immediate checkpoint (else a spread one, as the server's settings)
      * @param walTimeout how long to wait for the backup's WAL to reach the repository
      * @param packSize   a pack is closed once it holds this many bytes
+     * @param putOptions how packs and manifests are written: the Object Lock of the backup's GFS slot
+     *                   when the controller asks for one (docs/retention.md), else the defaults
      */
-    public record Options(BackupType type, Optional<String> tag, int parallel, boolean fast, Duration walTimeout, long packSize) {
+    public record Options(BackupType type, Optional<String> tag, int parallel, boolean fast, Duration walTimeout, long packSize,
+                          PutOptions putOptions) {
+        /** Without put options: packs and manifests are written with the store's defaults. */
+        public Options(BackupType type, Optional<String> tag, int parallel, boolean fast, Duration walTimeout, long packSize) {
+            this(type, tag, parallel, fast, walTimeout, packSize, PutOptions.DEFAULT);
+        }
+
         public Options {
+            Objects.requireNonNull(putOptions, "putOptions");
             Objects.requireNonNull(type, "type");
             if (type != BackupType.FULL && type != BackupType.INCR) {
                 throw new IllegalArgumentException("a base backup is full or incr, not " + type);
@@ -121,6 +133,7 @@ public final class BaseBackup {
     }
 
     public Result run(Options options, Listener listener) {
+        putOptions = options.putOptions();
         GcmWarmUp.startInBackground(); // overlaps with the start checkpoint; joined before the copy
         try (BackupSession session = BackupSession.open(vertx, source.conninfo())) {
             BackupSession.ServerInfo info = session.serverInfo();
@@ -206,8 +219,8 @@ public final class BaseBackup {
                     clock.instant(), stopped.backupLabel(), stopped.tablespaceMap(), tablespaces, scan.directories(), entries, stored);
             byte[] json = manifest.toJson();
             try {
-                repository.put(layout.manifest(), new ByteArrayInputStream(json), true);
-                repository.put(layout.manifestCopy(), new ByteArrayInputStream(json), true);
+                repository.put(layout.manifest(), new ByteArrayInputStream(json), true, options.putOptions());
+                repository.put(layout.manifestCopy(), new ByteArrayInputStream(json), true, options.putOptions());
             } catch (IOException e) {
                 throw new HoldfastException(ErrorCode.IO_ERROR, "cannot store the manifest of " + id + ": " + e.getMessage(), e);
             }
@@ -338,7 +351,7 @@ public final class BaseBackup {
         ObjectKey key = layout.pack(number);
         String pack = BackupLayout.packName(number);
         try (PackStream in = new PackStream(files, progress)) {
-            repository.put(key, in, false);
+            repository.put(key, in, false, putOptions);
             for (PackStream.Written w : in.written()) {
                 into.add(new BackupManifest.FileEntry(w.file().path(), w.size(), w.file().mtime(), w.file().mode(), w.crc32c(), w.sha256(),
                         Optional.empty(), pack, w.offset()));

@@ -69,6 +69,7 @@ public final class LogicalBackup {
         void dumped(String database, long databaseBytes, long totalBytes);
     }
 
+    private volatile dev.holdfast.repository.store.PutOptions putOptions = dev.holdfast.repository.store.PutOptions.DEFAULT;
     private final Vertx vertx;
     private final Repository repository;
     private final Clock clock;
@@ -97,6 +98,15 @@ public final class LogicalBackup {
      *         last stderr lines when it fails; {@code config_invalid} when {@code pg_dump} cannot be
      *         run; the source's and the store's own codes otherwise. No manifest exists then.
      */
+    /**
+     * Writes the dumps and manifests with {@code options} (the Object Lock of the backup's GFS slot,
+     * docs/retention.md) instead of the store's defaults.
+     */
+    public LogicalBackup putOptions(dev.holdfast.repository.store.PutOptions options) {
+        this.putOptions = java.util.Objects.requireNonNull(options, "options");
+        return this;
+    }
+
     public LogicalManifest run(PostgresSourceConfig source, Optional<String> tag, Progress progress) {
         Objects.requireNonNull(progress, "progress");
         ConnInfo conn = ConnInfo.parse(source.conninfo());
@@ -171,7 +181,7 @@ public final class LogicalBackup {
 
     private void put(ObjectKey key, byte[] bytes) {
         try {
-            repository.put(key, new ByteArrayInputStream(bytes), true);
+            repository.put(key, new ByteArrayInputStream(bytes), true, putOptions);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -186,7 +196,7 @@ public final class LogicalBackup {
         Process p = PgProgram.start(pb, "pg_dump of database '" + db + "'");
         PgProgram.StderrTail stderr = new PgProgram.StderrTail(p.getErrorStream(), "pg_dump-stderr");
         try (InputStream out = new ExitCheckedStream(p, db, stderr, counter)) {
-            return repository.put(key, out, true);
+            return repository.put(key, out, true, putOptions);
         } catch (IOException e) {
             throw new HoldfastException(ErrorCode.IO_ERROR, "logical dump of database '" + db + "': " + e.getMessage(), e);
         } finally {

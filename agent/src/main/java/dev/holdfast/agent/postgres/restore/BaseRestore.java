@@ -196,10 +196,15 @@ public final class BaseRestore {
             if (id.type() != BackupType.FULL && id.type() != BackupType.INCR) {
                 throw new HoldfastException(ErrorCode.USAGE, "backup " + id + " is not a base backup");
             }
+            BackupCatalog.Entry e = catalog.list(o.source(), systemId).get(id);
+            if (e != null && e.pruning()) {
+                throw new HoldfastException(ErrorCode.OBJECT_NOT_FOUND, "backup " + id + " is being removed by retention (its pruning"
+                        + " marker exists); choose another backup");
+            }
             return catalog.read(o.source(), systemId, id);
         }
         List<BackupCatalog.Entry> complete = new ArrayList<>(catalog.list(o.source(), systemId).values().stream()
-                .filter(e -> e.complete() && (e.id().type() == BackupType.FULL || e.id().type() == BackupType.INCR)).toList());
+                .filter(e -> e.usable() && (e.id().type() == BackupType.FULL || e.id().type() == BackupType.INCR)).toList());
         complete.sort(Comparator.comparing(BackupCatalog.Entry::id).reversed());
         for (BackupCatalog.Entry e : complete) {
             BackupManifest m = catalog.read(o.source(), systemId, e.id());

@@ -5,6 +5,7 @@ import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.store.ListPage;
 import dev.holdfast.repository.store.ObjectInfo;
 import dev.holdfast.repository.store.ObjectKey;
+import dev.holdfast.repository.store.ObjectLock;
 import dev.holdfast.repository.store.ObjectStore;
 import dev.holdfast.repository.store.PutOptions;
 import dev.holdfast.repository.store.RetryingObjectStore;
@@ -443,7 +444,13 @@ public final class S3ObjectStore implements ObjectStore {
     public CompletableFuture<Optional<ObjectInfo>> head(ObjectKey key) {
         return send(() -> s3.headObject(b -> b.bucket(config.bucket()).key(s3Key(key)))).handle((r, t) -> {
             if (t == null) {
-                return Optional.of(info(key, r.contentLength(), r.lastModified(), r.eTag()));
+                ObjectInfo plain = info(key, r.contentLength(), r.lastModified(), r.eTag());
+                // The lock headers come back only with s3:GetObjectRetention / s3:GetObjectLegalHold (docs/s3-policy.md).
+                ObjectLock.Mode mode = r.objectLockMode() == null ? null
+                        : r.objectLockMode() == ObjectLockMode.COMPLIANCE ? ObjectLock.Mode.COMPLIANCE : ObjectLock.Mode.GOVERNANCE;
+                boolean hold = r.objectLockLegalHoldStatus() == ObjectLockLegalHoldStatus.ON;
+                return Optional.of(new ObjectInfo(plain.key(), plain.size(), plain.lastModified(), plain.etag(),
+                        new ObjectInfo.LockState(mode, r.objectLockRetainUntilDate(), hold)));
             }
             // HEAD answers carry no body, so a 404 cannot be told apart from a missing bucket here.
             if (status(t) == 404) {
