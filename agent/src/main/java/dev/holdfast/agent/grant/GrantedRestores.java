@@ -16,6 +16,7 @@ import dev.holdfast.protocol.v1.JobResult;
 import dev.holdfast.protocol.v1.RestoreGrant;
 import dev.holdfast.protocol.v1.RestoreGrantPayload;
 import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.wal.WalLayout;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -23,11 +24,10 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Runs the restores that restore grants authorize (docs/protocol.md "Restore grants"): every grant
@@ -136,17 +136,7 @@ public final class GrantedRestores implements ControllerLink.GrantHandler, AutoC
     }
 
     private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(1, TimeUnit.HOURS);
-        } catch (ExecutionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, String.valueOf(e.getCause()), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
-        } catch (TimeoutException e) {
-            throw new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "timed out after an hour", e);
-        }
+        return Futures.await(f.toCompletionStage(), Duration.ofHours(1), ErrorCode.STORE_UNAVAILABLE, "a WAL fetch");
     }
 
     @Override

@@ -9,17 +9,17 @@ import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.agent.drill.Drill;
 import dev.holdfast.agent.files.FilesManifest;
 import dev.holdfast.agent.files.FilesSnapshot;
-import dev.holdfast.agent.postgres.backup.BaseBackup;
 import dev.holdfast.agent.pipeline.UploadPipeline;
 import dev.holdfast.agent.postgres.PgControl;
+import dev.holdfast.agent.postgres.backup.BaseBackup;
 import dev.holdfast.agent.postgres.logical.LogicalBackup;
 import dev.holdfast.agent.postgres.restore.BaseRestore;
 import dev.holdfast.agent.postgres.restore.WalFetchHook;
 import dev.holdfast.agent.redis.RdbBackup;
+import dev.holdfast.agent.wal.WalRepository;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.protocol.Errors;
-import dev.holdfast.agent.wal.WalRepository;
 import dev.holdfast.protocol.v1.DrillCheck;
 import dev.holdfast.protocol.v1.DrillReport;
 import dev.holdfast.protocol.v1.ErrorReply;
@@ -29,9 +29,10 @@ import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.BackupType;
 import dev.holdfast.repository.backup.LogicalManifest;
-import dev.holdfast.repository.wal.WalLayout;
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectLock;
 import dev.holdfast.repository.store.PutOptions;
+import dev.holdfast.repository.wal.WalLayout;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -242,17 +243,7 @@ public final class JobRunner implements AutoCloseable {
     }
 
     private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(1, TimeUnit.HOURS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, String.valueOf(e.getCause()), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "WAL fetch timed out after an hour", e);
-        }
+        return Futures.await(f.toCompletionStage(), Duration.ofHours(1), ErrorCode.STORE_UNAVAILABLE, "a WAL fetch");
     }
 
     /** An RDB snapshot of a Redis source (BGSAVE, then the file; docs/redis.md). */

@@ -8,12 +8,11 @@ import dev.holdfast.cli.RepositoryOptions;
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
+import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.wal.WalLayout;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.time.Duration;
 
 /** A short-lived Vert.x, repository and upload pipeline for one CLI command that touches WAL (or a backup). */
 public final class WalSession implements AutoCloseable {
@@ -48,17 +47,7 @@ public final class WalSession implements AutoCloseable {
 
     /** Waits for {@code f} from this (non-Vert.x) thread; rethrows its HoldfastException. */
     public static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(1, TimeUnit.HOURS);
-        } catch (ExecutionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, String.valueOf(e.getCause()), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted", e);
-        } catch (TimeoutException e) {
-            throw new HoldfastException(ErrorCode.STORE_UNAVAILABLE, "timed out after an hour", e);
-        }
+        return Futures.await(f.toCompletionStage(), Duration.ofHours(1), ErrorCode.STORE_UNAVAILABLE, "the repository");
     }
 
     @Override

@@ -14,6 +14,7 @@ import dev.holdfast.repository.retention.RetentionEnforcer;
 import dev.holdfast.repository.retention.RetentionInventory;
 import dev.holdfast.repository.retention.RetentionPlan;
 import dev.holdfast.repository.retention.RetentionRules;
+import dev.holdfast.repository.store.Futures;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -27,9 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
@@ -234,17 +232,7 @@ public final class RetentionService {
     }
 
     private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HoldfastException(ErrorCode.INTERNAL, "interrupted while recording a retention batch", e);
-        } catch (ExecutionException e) {
-            HoldfastException h = HoldfastException.find(e);
-            throw h != null ? h : new HoldfastException(ErrorCode.INTERNAL, "recording a retention batch: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new HoldfastException(ErrorCode.INTERNAL, "recording a retention batch timed out", e);
-        }
+        return Futures.await(f.toCompletionStage(), Duration.ofMinutes(5), ErrorCode.INTERNAL, "recording a retention batch");
     }
 
     private static JsonObject head(ControllerConfig.Policy p, Instant now) {
