@@ -4,6 +4,7 @@ import dev.holdfast.agent.daemon.EventLog;
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.Catalog;
 import dev.holdfast.controller.catalog.PageRequest;
+import dev.holdfast.controller.catalog.RestoreRecord;
 import dev.holdfast.controller.catalog.SourceRecord;
 import dev.holdfast.controller.config.ControllerConfig;
 import dev.holdfast.error.ErrorCode;
@@ -96,12 +97,12 @@ public final class RetentionService {
             return Future.failedFuture(e);
         }
         Instant now = clock.instant();
-        return sources().compose(sources -> vertx.executeBlocking(() -> {
-            List<RetentionPlan> plans = plans(p, sources, now);
+        return sources().compose(sources -> pins().compose(pins -> vertx.executeBlocking(() -> {
+            List<RetentionPlan> plans = plans(p, sources, pins, now);
             JsonArray clusters = new JsonArray();
             plans.forEach(pl -> clusters.add(planJson(pl)));
             return head(p, now).put("clusters", clusters);
-        }, false));
+        }, false)));
     }
 
     /**
@@ -119,10 +120,10 @@ public final class RetentionService {
             return Future.failedFuture(new HoldfastException(ErrorCode.CONFLICT, "a retention run is in progress; try again when it ends"));
         }
         Instant now = clock.instant();
-        return sources().compose(sources -> vertx.executeBlocking(() -> {
+        return sources().compose(sources -> pins().compose(pins -> vertx.executeBlocking(() -> {
             Repository repo = repo();
             JsonArray clusters = new JsonArray();
-            for (RetentionPlan plan : plans(p, sources, now)) {
+            for (RetentionPlan plan : plans(p, sources, pins, now)) {
                 RetentionEnforcer.Outcome out = new RetentionEnforcer(repo, clock, batch -> recordBatch(batch, actor, role, requestId))
                         .enforce(plan);
                 JsonArray skipped = new JsonArray();
@@ -139,7 +140,7 @@ public final class RetentionService {
                 lastRun.put(p.name(), now);
             }
             return head(p, now).put("clusters", clusters);
-        }, false)).onComplete(x -> running.set(false));
+        }, false))).onComplete(x -> running.set(false));
     }
 
     /** Starts the periodic enforcement of every policy with an {@code interval}. */
@@ -185,17 +186,46 @@ public final class RetentionService {
                 "the controller has no repository configured ('repository:' in its file), so it cannot plan or enforce retention"));
     }
 
-    /** Blocking: the plans of every cluster {@code p} covers. */
-    private List<RetentionPlan> plans(ControllerConfig.Policy p, List<SourceRecord> sources, Instant now) {
+    /** Blocking: the plans of every cluster {@code p} covers, keeping the backups {@code pins} names per cluster. */
+    private List<RetentionPlan> plans(ControllerConfig.Policy p, List<SourceRecord> sources, Map<String, Map<BackupId, String>> pins,
+                                      Instant now) {
         Repository repo = repo();
         PolicyClusters coverage = new PolicyClusters(config, sources);
         List<RetentionPlan> out = new ArrayList<>();
         for (RetentionInventory.Cluster c : RetentionInventory.clusters(repo, s -> true)) {
             if (coverage.covers(p, c)) {
-                out.add(RetentionInventory.plan(repo, c, rules(p), now));
+                out.add(RetentionInventory.plan(repo, c, rules(p), now, pins.getOrDefault(pinKey(c.source(), c.systemId()), Map.of())));
             }
         }
         return out;
+    }
+
+    /**
+     * The backups that approved and running restores read, per cluster ({@link #pinKey}): kept
+     * whatever their slot, so that retention never deletes a backup under a restore that was
+     * authorized to read it. (A request approved after the plan was read is not seen by that run;
+     * its restore then fails with the backup's absence, it never reads a half-deleted one, because
+     * the manifest goes first.)
+     */
+    private Future<Map<String, Map<BackupId, String>>> pins() {
+        return catalog.openRestores(Optional.empty()).map(open -> {
+            Map<String, Map<BackupId, String>> out = new HashMap<>();
+            for (RestoreRecord r : open) {
+                BackupId id;
+                try {
+                    id = BackupId.parse(r.backupId());
+                } catch (RuntimeException e) {
+                    continue; // not a backup of this repository's layout: nothing to keep
+                }
+                out.computeIfAbsent(pinKey(r.source(), r.systemId()), k -> new HashMap<>())
+                        .merge(id, "read by restore " + r.id() + " (" + r.state().wire() + ")", (a, b) -> a + "; " + b);
+            }
+            return out;
+        });
+    }
+
+    private static String pinKey(String source, String systemId) {
+        return source + "/" + systemId;
     }
 
     /** Every source the catalog knows (all pages). */

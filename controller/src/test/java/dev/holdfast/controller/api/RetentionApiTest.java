@@ -7,6 +7,8 @@ import dev.holdfast.controller.catalog.AgentRecord;
 import dev.holdfast.controller.catalog.AuditRecord;
 import dev.holdfast.controller.catalog.BackupRecord;
 import dev.holdfast.controller.catalog.PageRequest;
+import dev.holdfast.controller.catalog.RestoreRecord;
+import dev.holdfast.controller.catalog.RestoreState;
 import dev.holdfast.controller.catalog.SourceRecord;
 import dev.holdfast.controller.retention.RetentionService;
 import dev.holdfast.repository.Repository;
@@ -128,6 +130,26 @@ class RetentionApiTest {
         // Enforcing again finds nothing more to delete.
         ApiHarness.Response again = h.call("POST", V1 + "/policies/critical/enforce", h.adminToken, "{}");
         assertEquals(0, again.json().getJsonArray("clusters").getJsonObject(0).getInteger("deleted"));
+    }
+
+    @Test
+    void aBackupARunningRestoreReadsIsKeptUntilTheRestoreEnds() throws Exception {
+        RestoreRecord r = new RestoreRecord("r-1", "db2", "main", "db1", "20261102T090000Z-full", "20261102T090000Z-full", SYSID, "immediate",
+                "", "/var/lib/holdfast/restore/x", "critical", 1, "ops-1", List.of("ops-1"), RestoreState.RUNNING, ApiHarness.T0,
+                Optional.of(ApiHarness.T0), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(ApiHarness.T0),
+                Optional.empty(), 0, 0, "", Optional.empty(), Optional.empty(), 1);
+        ApiHarness.await(h.catalog.insertRestore(r));
+        JsonObject c = h.get(V1 + "/policies/critical/plan", h.analystToken).json().getJsonArray("clusters").getJsonObject(0);
+        assertEquals("keep", backup(c, "20261102T090000Z-full").getString("action"), c::encodePrettily);
+        assertEquals(new JsonArray().add("read by restore r-1 (running)"), backup(c, "20261102T090000Z-full").getJsonArray("reasons"));
+        assertEquals("drop", backup(c, "20261103T090000Z-full").getString("action"));
+        JsonObject out = h.call("POST", V1 + "/policies/critical/enforce", h.adminToken, "{}").json().getJsonArray("clusters").getJsonObject(0);
+        assertEquals(new JsonArray().add("20261103T090000Z-full"), out.getJsonArray("backups_removed"));
+
+        // Once it is done, the next run removes it.
+        ApiHarness.await(h.catalog.updateRestore(r.withState(RestoreState.DONE), r.revision()));
+        out = h.call("POST", V1 + "/policies/critical/enforce", h.adminToken, "{}").json().getJsonArray("clusters").getJsonObject(0);
+        assertEquals(new JsonArray().add("20261102T090000Z-full"), out.getJsonArray("backups_removed"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.holdfast.repository.retention;
 
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.backup.BackupCatalog;
+import dev.holdfast.repository.backup.BackupId;
 import dev.holdfast.repository.backup.BackupLayout;
 import dev.holdfast.repository.backup.BackupManifest;
 import dev.holdfast.repository.backup.BackupSummary;
@@ -15,6 +16,7 @@ import dev.holdfast.repository.wal.WalObject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -109,6 +111,13 @@ public final class RetentionInventory {
 
     /** Reads one cluster and plans it. */
     public static RetentionPlan plan(Repository repository, Cluster cluster, RetentionRules rules, Instant now) {
-        return RetentionPlanner.plan(cluster.source(), cluster.systemId(), backups(repository, cluster), wal(repository, cluster), rules, now);
+        return plan(repository, cluster, rules, now, Map.of());
+    }
+
+    /** Reads one cluster and plans it, keeping the {@code pinned} backups too (see {@link RetentionPlanner}). */
+    public static RetentionPlan plan(Repository repository, Cluster cluster, RetentionRules rules, Instant now,
+                                     Map<BackupId, String> pinned) {
+        return RetentionPlanner.plan(cluster.source(), cluster.systemId(), backups(repository, cluster), wal(repository, cluster), rules,
+                now, pinned);
     }
 }

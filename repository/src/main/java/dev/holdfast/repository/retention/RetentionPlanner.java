@@ -70,6 +70,15 @@ public final class RetentionPlanner {
      */
     public static RetentionPlan plan(String source, String systemId, List<BackupFacts> backups, Optional<WalInventory> wal,
                                      RetentionRules rules, Instant now) {
+        return plan(source, systemId, backups, wal, rules, now, Map.of());
+    }
+
+    /**
+     * The plan, keeping also each backup of {@code pinned} (with its chain and the WAL after it)
+     * for the reason given: a restore or drill in progress reads it, whatever its slot.
+     */
+    public static RetentionPlan plan(String source, String systemId, List<BackupFacts> backups, Optional<WalInventory> wal,
+                                     RetentionRules rules, Instant now, Map<BackupId, String> pinned) {
         List<BackupFacts> sorted = new ArrayList<>(backups);
         sorted.sort(Comparator.comparing(BackupFacts::id));
         Map<BackupId, BackupFacts> byId = new LinkedHashMap<>();
@@ -110,6 +119,10 @@ public final class RetentionPlanner {
 
         // Never deleted.
         for (BackupFacts b : sorted) {
+            String pin = pinned.get(b.id());
+            if (pin != null && !b.pruning()) {
+                add(keep, b.id(), pin);
+            }
             if (b.lock().protects(now)) {
                 add(keep, b.id(), b.lock().describe());
             }

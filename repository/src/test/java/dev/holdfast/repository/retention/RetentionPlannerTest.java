@@ -126,4 +126,26 @@ class RetentionPlannerTest {
         assertEquals(List.of("parent of kept 20260102T020000Z-incr"), p.backups().get(1).reasons());
         assertEquals(List.of("parent of kept 20260103T020000Z-incr"), p.backups().get(2).reasons());
     }
+
+    @Test
+    void aBackupAnOpenRestoreReadsIsKeptWithItsChainAndTheWalAfterIt() {
+        BackupFacts f = full("20260101T020000Z-full", 1, 1, Duration.ofMinutes(5));
+        BackupFacts i = new BackupFacts(BackupId.parse("20260102T020000Z-incr"), "incr", true, true, Optional.of("daily"), Optional.of(f.id()),
+                1, Lsn.of(2 * SEG), null, Instant.parse("2026-01-02T02:05:00Z"), ObjectInfo.LockState.NONE, false);
+        BackupFacts newest = full("20261123T020000Z-full", 1, 9, Duration.ofMinutes(5));
+        List<WalObject> wal = new ArrayList<>();
+        for (long n = 1; n <= 9; n++) {
+            wal.add(segment(1, n, Instant.parse("2026-01-01T00:00:00Z")));
+        }
+        RetentionRules rules = new RetentionRules(1, 0, 0, Duration.ZERO, ZoneOffset.UTC, Duration.ofDays(1));
+        Optional<RetentionPlanner.WalInventory> inventory = Optional.of(new RetentionPlanner.WalInventory(SEG, wal));
+        assertEquals(Set.of("20261123T020000Z-full"), kept(RetentionPlanner.plan("main", "1", List.of(f, i, newest), inventory, rules, NOW)),
+                "without the pin both old backups go");
+        RetentionPlan p = RetentionPlanner.plan("main", "1", List.of(f, i, newest), inventory, rules, NOW,
+                java.util.Map.of(i.id(), "read by restore r-1 (running)"));
+        assertEquals(Set.of("20260101T020000Z-full", "20260102T020000Z-incr", "20261123T020000Z-full"), kept(p));
+        assertEquals(List.of("read by restore r-1 (running)"), p.backups().get(1).reasons());
+        assertEquals(List.of("parent of kept 20260102T020000Z-incr"), p.backups().get(0).reasons());
+        assertEquals(List.of(), p.wal(), "the WAL from the pinned chain's full onward stays");
+    }
 }
