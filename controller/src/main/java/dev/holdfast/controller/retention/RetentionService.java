@@ -57,6 +57,10 @@ public final class RetentionService {
     private final EventLog log;
     private final Supplier<Optional<Repository>> repository;
     private final AtomicBoolean running = new AtomicBoolean();
+    /** Set by {@link #stop()}: no new run starts, and a running one ends after its current batch. */
+    private volatile boolean stopping;
+    /** The enforcement in progress (or the last one), which {@link #stop()} waits for. */
+    private volatile Future<?> current = Future.succeededFuture();
     private final Map<String, Instant> lastRun = new HashMap<>();
     private long timer = -1;
 
@@ -116,11 +120,14 @@ public final class RetentionService {
         } catch (HoldfastException e) {
             return Future.failedFuture(e);
         }
+        if (stopping) {
+            return Future.failedFuture(new HoldfastException(ErrorCode.RETENTION_UNAVAILABLE, "the controller is stopping"));
+        }
         if (!running.compareAndSet(false, true)) {
             return Future.failedFuture(new HoldfastException(ErrorCode.CONFLICT, "a retention run is in progress; try again when it ends"));
         }
         Instant now = clock.instant();
-        return sources().compose(sources -> pins().compose(pins -> vertx.executeBlocking(() -> {
+        Future<JsonObject> run = sources().compose(sources -> pins().compose(pins -> vertx.executeBlocking(() -> {
             Repository repo = repo();
             JsonArray clusters = new JsonArray();
             for (RetentionPlan plan : plans(p, sources, pins, now)) {
@@ -141,6 +148,8 @@ public final class RetentionService {
             }
             return head(p, now).put("clusters", clusters);
         }, false))).onComplete(x -> running.set(false));
+        current = run;
+        return run;
     }
 
     /** Starts the periodic enforcement of every policy with an {@code interval}. */
@@ -148,10 +157,17 @@ public final class RetentionService {
         timer = vertx.setPeriodic(CHECK.toMillis(), id -> tick());
     }
 
-    public void stop() {
+    /**
+     * Stops the periodic runs and waits for the one in progress, which ends after its current batch
+     * is deleted and audited (an interrupted run leaves a consistent repository; the next start
+     * finishes it). Never fails.
+     */
+    public Future<Void> stop() {
+        stopping = true;
         if (timer >= 0) {
             vertx.cancelTimer(timer);
         }
+        return current.<Void>mapEmpty().otherwiseEmpty();
     }
 
     /** Enforces each policy whose interval has passed since its last run (at once after a start). */
@@ -258,6 +274,10 @@ public final class RetentionService {
         await(catalog.appendAudit(new AuditRecord(0, clock.instant(), requestId, actor, role, ACTION, object, "ok", detail.toString())));
         for (BackupId id : b.backupsRemoved()) {
             await(catalog.deleteBackup(b.source(), b.systemId(), id.toString()));
+        }
+        if (stopping) {
+            throw new HoldfastException(ErrorCode.RETENTION_UNAVAILABLE, "the controller is stopping: retention stopped after a recorded"
+                    + " batch; the next run finishes it");
         }
     }
 

@@ -315,9 +315,7 @@ public final class ControllerServer {
             if (restores != null) {
                 restores.stop();
             }
-            if (retention != null) {
-                retention.stop();
-            }
+            chain = chain.transform(x -> retention == null ? Future.succeededFuture() : retention.stop());
             chain = chain.transform(x -> {
                 if (verifySchedule != null) {
                     verifySchedule.stop();

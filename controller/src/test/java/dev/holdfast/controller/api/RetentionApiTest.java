@@ -1,6 +1,7 @@
 package dev.holdfast.controller.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.holdfast.controller.catalog.AgentRecord;
@@ -11,6 +12,8 @@ import dev.holdfast.controller.catalog.RestoreRecord;
 import dev.holdfast.controller.catalog.RestoreState;
 import dev.holdfast.controller.catalog.SourceRecord;
 import dev.holdfast.controller.retention.RetentionService;
+import dev.holdfast.error.ErrorCode;
+import dev.holdfast.error.HoldfastException;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.RepositoryConfig;
 import dev.holdfast.repository.backup.BackupCatalog;
@@ -166,5 +169,16 @@ class RetentionApiTest {
         int audited = h.auditLog().size();
         ApiHarness.await(service.tick());
         assertEquals(audited, h.auditLog().size());
+    }
+
+    @Test
+    void aStoppedServiceStartsNoRunAndDeletesNothing() throws Exception {
+        RetentionService service = new RetentionService(h.vertx, h.catalog, h.config, h.clock, h.log, () -> Optional.of(repo));
+        ApiHarness.await(service.stop());
+        Exception e = assertThrows(Exception.class,
+                () -> ApiHarness.await(service.enforce("critical", "ops-1", "admin", "")));
+        HoldfastException h2 = HoldfastException.find(e);
+        assertEquals(ErrorCode.RETENTION_UNAVAILABLE, h2 == null ? null : h2.code(), e::toString);
+        assertEquals(10, new BackupCatalog(repo).list("main", SYSID).size());
     }
 }
