@@ -11,18 +11,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.holdfast.testkit.PgCluster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
@@ -33,8 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,8 +47,7 @@ class ControllerProcessTest {
     Path dir;
     int port;
     Process controller;
-    String admin;
-    HttpClient http;
+    ControllerClient ctl;
     final Map<String, Process> agents = new HashMap<>();
     final List<PgCluster> clusters = new ArrayList<>();
 
@@ -111,8 +100,7 @@ class ControllerProcessTest {
             }
             return count(read(dir.resolve("controller.log")), "event=controller_started") > startedBefore;
         });
-        admin = Files.readString(dir.resolve("ctl/admin.token")).trim();
-        http = HttpClient.newBuilder().sslContext(trusting(dir.resolve("ctl/ca/ca.crt"))).connectTimeout(Duration.ofSeconds(10)).build();
+        ctl = new ControllerClient(dir.resolve("ctl"), port);
     }
 
     private void stopController() throws Exception {
@@ -121,35 +109,9 @@ class ControllerProcessTest {
         assertEquals(0, controller.exitValue(), () -> tail(dir.resolve("controller.log")));
     }
 
-    private static SSLContext trusting(Path caPem) throws Exception {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        try (InputStream in = Files.newInputStream(caPem)) {
-            ks.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
-    }
-
-    private JsonNode api(String method, String path, String body, int expected) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + admin);
-        if (body != null) {
-            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
-        } else {
-            b.method(method, HttpRequest.BodyPublishers.noBody());
-        }
-        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(expected, r.statusCode(), () -> method + " " + path + ": " + r.body());
-        return JSON.readTree(r.body());
-    }
-
     private List<JsonNode> jobs() throws Exception {
         List<JsonNode> all = new ArrayList<>();
-        api("GET", "/api/v1/jobs?limit=1000", null, 200).path("items").forEach(all::add);
+        ctl.api("GET", "/api/v1/jobs?limit=1000", null, 200).path("items").forEach(all::add);
         return all;
     }
 
@@ -178,7 +140,7 @@ class ControllerProcessTest {
     }
 
     private void enroll(String host, Path cfg) throws Exception {
-        String token = api("POST", "/api/v1/enrolment-tokens", "{\"host\": \"" + host + "\"}", 201).path("token").asText();
+        String token = ctl.api("POST", "/api/v1/enrolment-tokens", "{\"host\": \"" + host + "\"}", 201).path("token").asText();
         Cli e = Cli.run("enroll", "--config", cfg.toString(), "--controller", "https://127.0.0.1:" + port, "--token", token, "--json");
         assertEquals(0, e.status(), e::toString);
         assertEquals(host, JSON.readTree(e.out()).path("host").asText(), e::toString);
@@ -192,7 +154,7 @@ class ControllerProcessTest {
             if (!p.isAlive()) {
                 throw new AssertionError(host + " exited: " + read(dir.resolve("agent-" + host + ".err")) + tail(dir.resolve("agent-" + host + ".log")));
             }
-            return connected(host);
+            return ctl.connected(host);
         });
     }
 
@@ -200,20 +162,7 @@ class ControllerProcessTest {
         Process p = agents.remove(host);
         p.destroy();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), host + " stops on SIGTERM");
-        waitFor("the controller to see " + host + " gone", WAIT, () -> !connected(host));
-    }
-
-    private boolean connected(String host) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/api/v1/agents/" + host))
-                    .header("Authorization", "Bearer " + admin).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 && JSON.readTree(r.body()).path("connected").asBoolean();
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        waitFor("the controller to see " + host + " gone", WAIT, () -> !ctl.connected(host));
     }
 
     /** Moves the controller's clock so that it reads {@code target} now. */
@@ -229,7 +178,7 @@ class ControllerProcessTest {
         JsonNode[] last = new JsonNode[1];
         waitFor("job " + id + " to be " + state, WAIT, () -> {
             try {
-                last[0] = api("GET", "/api/v1/jobs/" + id, null, 200);
+                last[0] = ctl.api("GET", "/api/v1/jobs/" + id, null, 200);
             } catch (Exception e) {
                 return false;
             }
@@ -292,7 +241,7 @@ class ControllerProcessTest {
         waitFor("both sources to report their RPO", WAIT, () -> {
             try {
                 int live = 0;
-                for (JsonNode s : api("GET", "/api/v1/sources", null, 200).path("items")) {
+                for (JsonNode s : ctl.api("GET", "/api/v1/sources", null, 200).path("items")) {
                     if (s.path("live").path("rpo_seconds").isNumber() && s.path("live").path("state").asText().equals("streaming")) {
                         live++;
                     }
@@ -302,11 +251,11 @@ class ControllerProcessTest {
                 return false;
             }
         });
-        JsonNode sources = api("GET", "/api/v1/sources", null, 200);
+        JsonNode sources = ctl.api("GET", "/api/v1/sources", null, 200);
         assertEquals(pgA.systemIdentifier(), sources.path("items").get(0).path("system_id").asText(), sources::toString);
 
         // Ad hoc, with the controller restarted while the agent runs the job.
-        JsonNode queued = api("POST", "/api/v1/backups", "{\"host\": \"db-a\", \"source\": \"main\", \"type\": \"full\"}", 202);
+        JsonNode queued = ctl.api("POST", "/api/v1/backups", "{\"host\": \"db-a\", \"source\": \"main\", \"type\": \"full\"}", 202);
         String adhoc = queued.path("id").asText();
         waitJob(adhoc, "running");
         stopController();
@@ -318,7 +267,7 @@ class ControllerProcessTest {
         assertTrue(done.path("progress").path("done_bytes").asLong() > 100_000_000L, () -> "progress recorded: " + done);
         assertTrue(listed(repositoryList(cfgA), adhocBackup), "the repository holds the ad-hoc backup, complete");
         long recorded = 0;
-        for (JsonNode b : api("GET", "/api/v1/backups", null, 200).path("items")) {
+        for (JsonNode b : ctl.api("GET", "/api/v1/backups", null, 200).path("items")) {
             if (b.path("id").asText().equals(adhocBackup)) {
                 recorded++;
                 assertEquals("complete", b.path("state").asText(), b::toString);
@@ -328,9 +277,9 @@ class ControllerProcessTest {
         assertEquals(1, recorded, "the backup is recorded once");
 
         // Two jobs for one source at once: the second waits for the first, both succeed.
-        String full = api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"full\"}", 202)
+        String full = ctl.api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"full\"}", 202)
                 .path("id").asText();
-        String incr = api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"incr\"}", 202)
+        String incr = ctl.api("POST", "/api/v1/backups", "{\"host\": \"db-b\", \"source\": \"main\", \"type\": \"incr\"}", 202)
                 .path("id").asText();
         JsonNode fullDone = waitJob(full, "succeeded");
         JsonNode incrDone = waitJob(incr, "succeeded");
@@ -371,7 +320,7 @@ class ControllerProcessTest {
         });
         waitJob(scheduled("db-a", slot2).get(0).path("id").asText(), "succeeded");
         String waiting = scheduled("db-b", slot2).get(0).path("id").asText();
-        assertEquals("queued", api("GET", "/api/v1/jobs/" + waiting, null, 200).path("state").asText());
+        assertEquals("queued", ctl.api("GET", "/api/v1/jobs/" + waiting, null, 200).path("state").asText());
         stopController();
         setClock(slot2.plus(Duration.ofMinutes(30)));
         startController();
@@ -382,7 +331,7 @@ class ControllerProcessTest {
 
         // An agent killed in the middle of a job: after its restart the job is neither running nor
         // reported, so it fails with agent_unavailable instead of staying "running" for ever.
-        String lost = api("POST", "/api/v1/backups", "{\"host\": \"db-a\", \"source\": \"main\", \"type\": \"full\"}", 202)
+        String lost = ctl.api("POST", "/api/v1/backups", "{\"host\": \"db-a\", \"source\": \"main\", \"type\": \"full\"}", 202)
                 .path("id").asText();
         waitJob(lost, "running");
         Process a = agents.remove("db-a");
@@ -394,30 +343,29 @@ class ControllerProcessTest {
 
         // A restore drill through the controller: db-a's agent restores its latest backup into a
         // scratch copy, recovers, checks and measures it, and the controller records and exports it.
-        String drill = api("POST", "/api/v1/drills", "{\"host\": \"db-a\", \"source\": \"main\"}", 202).path("id").asText();
+        String drill = ctl.api("POST", "/api/v1/drills", "{\"host\": \"db-a\", \"source\": \"main\"}", 202).path("id").asText();
         JsonNode drilled = waitJob(drill, "succeeded");
         assertEquals("drill", drilled.path("kind").asText(), drilled::toString);
-        JsonNode listedDrill = api("GET", "/api/v1/drills", null, 200).path("items").get(0);
+        JsonNode listedDrill = ctl.api("GET", "/api/v1/drills", null, 200).path("items").get(0);
         assertEquals(drill, listedDrill.path("id").asText(), listedDrill::toString);
         assertTrue(listedDrill.path("rto_seconds").asDouble() > 0, listedDrill::toString);
         assertEquals(4, listedDrill.path("checks").size(), listedDrill::toString);
         assertFalse(Files.exists(dir.resolve("restore-db-a/holdfast-drill-main")), "the drill's scratch copy is gone");
 
         // The metrics carry the fleet.
-        HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/metrics"))
-                .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        HttpResponse<String> m = ctl.send("GET", "/metrics", null);
         assertEquals(200, m.statusCode());
         assertTrue(m.body().contains("holdfast_agents_connected 2.0"), m::body);
         assertTrue(m.body().contains("holdfast_source_rpo_seconds{host=\"db-a\",source=\"main\"}"), m::body);
         assertTrue(m.body().contains("holdfast_drill_last_success_timestamp_seconds{host=\"db-a\",source=\"main\"}"), m::body);
 
         // Revoking an agent ends its link at once, and its certificate no longer passes the handshake.
-        JsonNode revoked = api("POST", "/api/v1/agents/db-b/revoke", "{}", 200);
+        JsonNode revoked = ctl.api("POST", "/api/v1/agents/db-b/revoke", "{}", 200);
         assertTrue(revoked.path("revoked_certificates").asInt() >= 1, revoked::toString);
-        waitFor("db-b to be disconnected", WAIT, () -> !connected("db-b"));
+        waitFor("db-b to be disconnected", WAIT, () -> !ctl.connected("db-b"));
         waitFor("db-b's reconnection to be refused at the handshake", WAIT, () -> {
             try {
-                for (JsonNode e : api("GET", "/api/v1/audit?limit=1000", null, 200).path("items")) {
+                for (JsonNode e : ctl.api("GET", "/api/v1/audit?limit=1000", null, 200).path("items")) {
                     if (e.path("action").asText().equals("tls.refused") && e.path("detail").asText().contains("revoked")) {
                         return true;
                     }
@@ -427,7 +375,7 @@ class ControllerProcessTest {
                 return false;
             }
         });
-        assertFalse(connected("db-b"), "a revoked agent stays out");
+        assertFalse(ctl.connected("db-b"), "a revoked agent stays out");
         assertTrue(agents.get("db-b").isAlive(), "the agent itself goes on (it keeps shipping WAL without a controller)");
     }
 }

@@ -9,27 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.holdfast.testkit.PgCluster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +34,6 @@ import org.junit.jupiter.api.Test;
  * in the audit log under the restore's id.
  */
 class RestoreGrantProcessTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration WAIT = Duration.ofSeconds(180);
     private static final String HOST = "db-r";
 
@@ -53,8 +41,7 @@ class RestoreGrantProcessTest {
     int port;
     Process controller;
     Process agent;
-    String admin;
-    HttpClient http;
+    ControllerClient ctl;
     final List<PgCluster> clusters = new ArrayList<>();
 
     @BeforeEach
@@ -81,50 +68,11 @@ class RestoreGrantProcessTest {
         }
     }
 
-    private JsonNode api(String method, String path, String body, int expected) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + admin);
-        if (body != null) {
-            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
-        } else {
-            b.method(method, HttpRequest.BodyPublishers.noBody());
-        }
-        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(expected, r.statusCode(), () -> method + " " + path + ": " + r.body());
-        return JSON.readTree(r.body());
-    }
-
-    private static SSLContext trusting(Path caPem) throws Exception {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        try (InputStream in = Files.newInputStream(caPem)) {
-            ks.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
-    }
-
-    private boolean connected() {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/api/v1/agents/" + HOST))
-                    .header("Authorization", "Bearer " + admin).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 && JSON.readTree(r.body()).path("connected").asBoolean();
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
     private JsonNode waitFinished(String path, String field, Set<String> ends) throws Exception {
         JsonNode[] last = new JsonNode[1];
         waitFor(path + " to end", WAIT, () -> {
             try {
-                last[0] = api("GET", path, null, 200);
+                last[0] = ctl.api("GET", path, null, 200);
             } catch (Exception e) {
                 return false;
             }
@@ -154,8 +102,7 @@ class RestoreGrantProcessTest {
             }
             return read(dir.resolve("controller.log")).contains("event=controller_started");
         });
-        admin = Files.readString(dir.resolve("ctl/admin.token")).trim();
-        http = HttpClient.newBuilder().sslContext(trusting(dir.resolve("ctl/ca/ca.crt"))).connectTimeout(Duration.ofSeconds(10)).build();
+        ctl = new ControllerClient(dir.resolve("ctl"), port);
 
         // The agent: its own allowlist, a control socket the restored server's restore_command can reach.
         Cli key = Cli.run("keys", "init", "--out", dir.resolve("master.key").toString());
@@ -174,7 +121,7 @@ class RestoreGrantProcessTest {
                 + "restore:\n  allowed_targets: [" + restoreRoot + "]\n");
         Cli init = Cli.run("repo", "init", "--config", acfg.toString());
         assertEquals(0, init.status(), init::toString);
-        String token = api("POST", "/api/v1/enrolment-tokens", "{\"host\": \"" + HOST + "\"}", 201).path("token").asText();
+        String token = ctl.api("POST", "/api/v1/enrolment-tokens", "{\"host\": \"" + HOST + "\"}", 201).path("token").asText();
         Cli e = Cli.run("enroll", "--config", acfg.toString(), "--controller", "https://127.0.0.1:" + port, "--token", token, "--json");
         assertEquals(0, e.status(), e::toString);
         agent = WalFaultsProcessTest.launcher(dir.resolve("agent"), "256m", "agent", "run", "--config", acfg.toString()).start();
@@ -182,11 +129,11 @@ class RestoreGrantProcessTest {
             if (!agent.isAlive()) {
                 throw new AssertionError("the agent exited: " + read(dir.resolve("agent.err")) + tail(dir.resolve("agent.log")));
             }
-            return connected();
+            return ctl.connected(HOST);
         });
 
         // A backup through the API.
-        String job = api("POST", "/api/v1/backups", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"type\": \"full\"}", 202)
+        String job = ctl.api("POST", "/api/v1/backups", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"type\": \"full\"}", 202)
                 .path("id").asText();
         JsonNode backup = waitFinished("/api/v1/jobs/" + job, "state", Set.of("succeeded", "failed"));
         assertEquals("succeeded", backup.path("state").asText(), backup::toString);
@@ -194,13 +141,13 @@ class RestoreGrantProcessTest {
 
         // Request, approve, grant, restore.
         Path target = restoreRoot.resolve("r1");
-        JsonNode req = api("POST", "/api/v1/restores", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"backup\": \"latest\","
+        JsonNode req = ctl.api("POST", "/api/v1/restores", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"backup\": \"latest\","
                 + " \"immediate\": true, \"target\": \"" + target + "\"}", 202);
         String id = req.path("id").asText();
         assertEquals("requested", req.path("state").asText(), req::toString);
         assertEquals(backupId, req.path("backup_id").asText());
         assertFalse(Files.exists(target), "nothing happens before the approval");
-        JsonNode approved = api("POST", "/api/v1/restores/" + id + "/approve", "{}", 200);
+        JsonNode approved = ctl.api("POST", "/api/v1/restores/" + id + "/approve", "{}", 200);
         // The answer shows the request as it is by then: a connected agent may already be running it.
         assertTrue(Set.of("approved", "running", "done").contains(approved.path("state").asText()), approved::toString);
         assertNotNull(approved.path("grant").path("id").asText(null));
@@ -208,7 +155,7 @@ class RestoreGrantProcessTest {
         assertEquals("done", done.path("state").asText(), done::toString);
         assertTrue(done.path("progress").path("done_bytes").asLong() > 0, done::toString);
         assertNotNull(done.path("grant").path("sent_at").asText(null), done::toString);
-        api("POST", "/api/v1/restores/" + id + "/approve", "{}", 409);
+        ctl.api("POST", "/api/v1/restores/" + id + "/approve", "{}", 409);
 
         // The restored directory: a PostgreSQL data directory that verifies, starts and holds the marker.
         for (String f : List.of("PG_VERSION", "backup_label", "backup_manifest", "global/pg_control", "recovery.signal")) {
@@ -224,7 +171,7 @@ class RestoreGrantProcessTest {
 
         // The audit trail, under the restore's id.
         List<String> actions = new ArrayList<>();
-        for (JsonNode a : api("GET", "/api/v1/audit?limit=1000", null, 200).path("items")) {
+        for (JsonNode a : ctl.api("GET", "/api/v1/audit?limit=1000", null, 200).path("items")) {
             if (a.path("request_id").asText().equals(id) || a.path("object").asText().equals("restore:" + id)) {
                 actions.add(a.path("action").asText() + ":" + a.path("outcome").asText());
             }
@@ -237,9 +184,9 @@ class RestoreGrantProcessTest {
         // A target that escapes the allowlist through a symbolic link: the agent refuses the grant, nothing is written.
         Path outside = Files.createDirectories(dir.resolve("outside"));
         Files.createSymbolicLink(restoreRoot.resolve("escape"), outside);
-        String bad = api("POST", "/api/v1/restores", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"target\": \""
+        String bad = ctl.api("POST", "/api/v1/restores", "{\"host\": \"" + HOST + "\", \"source\": \"main\", \"target\": \""
                 + restoreRoot.resolve("escape/r2") + "\"}", 202).path("id").asText();
-        api("POST", "/api/v1/restores/" + bad + "/approve", "{}", 200);
+        ctl.api("POST", "/api/v1/restores/" + bad + "/approve", "{}", 200);
         JsonNode refused = waitFinished("/api/v1/restores/" + bad, "state", Set.of("done", "failed", "refused", "expired"));
         assertEquals("refused", refused.path("state").asText(), refused::toString);
         assertEquals("target_not_allowed", refused.path("error").path("code").asText(), refused::toString);
