@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.holdfast.agent.config.FilesSourceConfig;
 import dev.holdfast.repository.Repository;
 import dev.holdfast.repository.crypto.KeyFile;
+import dev.holdfast.repository.store.RetryPolicy;
+import dev.holdfast.repository.store.RetryingObjectStore;
 import dev.holdfast.repository.store.s3.S3ObjectStore;
 import dev.holdfast.testkit.S3TestServer;
 import java.nio.file.Files;
@@ -42,7 +44,9 @@ class FilesS3Test {
             Clock clock = Clock.systemUTC();
             SecureRandom random = new SecureRandom();
             FilesFixture.CountingStore store = new FilesFixture.CountingStore(
-                    S3ObjectStore.open(s3.storeConfig().prefix("files-test/").build()).get(60, TimeUnit.SECONDS));
+                    // As StoreFactory opens it (S3Proxy now and then drops a keep-alive connection; production retries that).
+                    RetryingObjectStore.wrap(S3ObjectStore.open(s3.storeConfig().prefix("files-test/").build()).get(60, TimeUnit.SECONDS),
+                            RetryPolicy.DEFAULT));
             KeyFile key = KeyFile.create(dir.resolve("k.key"), clock, random);
             try (Repository repo = Repository.init(store, key, 1 << 20, 3, "test", clock, random)) {
                 FilesSourceConfig c = new FilesSourceConfig("s3files", List.of(src.toString()), List.of(), List.of());

@@ -8,6 +8,8 @@ import dev.holdfast.repository.crypto.KeyFile;
 import dev.holdfast.repository.store.Futures;
 import dev.holdfast.repository.store.ObjectStore;
 import dev.holdfast.repository.store.fs.FsObjectStore;
+import dev.holdfast.repository.store.RetryPolicy;
+import dev.holdfast.repository.store.RetryingObjectStore;
 import dev.holdfast.repository.store.s3.S3ObjectStore;
 import dev.holdfast.repository.wal.WalSegmentName;
 import dev.holdfast.testkit.S3TestServer;
@@ -37,7 +39,8 @@ final class TestWal {
         Clock clock = Clock.systemUTC();
         SecureRandom random = new SecureRandom();
         ObjectStore store = kind == Store.FILE ? FsObjectStore.open(dir.resolve(name + "-repo"), clock)
-                : S3ObjectStore.open(s3.storeConfig().prefix(name + "/").build()).get(60, TimeUnit.SECONDS);
+                : RetryingObjectStore.wrap(S3ObjectStore.open(s3.storeConfig().prefix(name + "/").build()).get(60, TimeUnit.SECONDS),
+                        RetryPolicy.DEFAULT); // as StoreFactory opens it: S3Proxy now and then drops a keep-alive connection
         KeyFile key = KeyFile.create(dir.resolve(name + ".key"), clock, random);
         return Repository.init(store, key, 64 * 1024, 3, "test", clock, random);
     }
