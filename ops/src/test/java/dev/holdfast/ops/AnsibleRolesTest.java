@@ -107,6 +107,10 @@ class AnsibleRolesTest {
         Proc k = Proc.run(dir, Map.of("HOLDFAST_CLASSPATH", ""), Duration.ofMinutes(2),
                 List.of(Proc.ROOT.resolve("bin/holdfast").toString(), "keys", "init", "--out", key.toString()));
         assertEquals(0, k.status(), k::toString);
+        // The repository both roles name: the controller opens it at start (verification, retention, audit exports).
+        Proc init = Proc.run(dir, Map.of("HOLDFAST_CLASSPATH", ""), Duration.ofMinutes(2), List.of(Proc.ROOT.resolve("bin/holdfast").toString(),
+                "repo", "init", "--repo", dir.resolve("repo").toUri().toString(), "--key-file", key.toString()));
+        assertEquals(0, init.status(), init::toString);
         int controllerPort = freePort();
         int redisPort = freePort();
         Path redisDir = Files.createDirectories(dir.resolve("redis"));
@@ -145,6 +149,8 @@ class AnsibleRolesTest {
                     "          holdfast_controller_set_owner: false",
                     "          holdfast_controller_manage_service: false",
                     "          holdfast_controller_listen: 127.0.0.1:" + controllerPort,
+                    "          holdfast_controller_repository: {url: '" + dir.resolve("repo").toUri() + "'}",
+                    "          holdfast_controller_master_key_src: " + key,
                     "    holdfast_agents:",
                     "      hosts:",
                     "        agent1:",
@@ -193,14 +199,19 @@ class AnsibleRolesTest {
                 return read(dir.resolve("controller.log")).contains("event=controller_started");
             }, () -> "the controller did not start: " + read(dir.resolve("controller.log")));
 
+            String controllerYaml = Files.readString(scratch.resolve("etc/holdfast/controller.yaml"));
+            assertTrue(controllerYaml.contains("key_file: " + scratch.resolve("etc/holdfast/master.key")), controllerYaml);
+
             // 2. The whole site: the agent is installed, configured, enrolled; PostgreSQL and Redis prepared.
             Proc first = playbook(inventory);
             assertTrue(changedByHost(first).get("agent1") > 0, first::toString);
             String agentYaml = Files.readString(scratch.resolve("etc/holdfast/agent.yaml"));
             assertTrue(agentYaml.contains("host: agent1") && agentYaml.contains("key_file: " + scratch.resolve("etc/holdfast/master.key")), agentYaml);
             assertEquals(Files.readString(key), Files.readString(scratch.resolve("etc/holdfast/master.key")));
-            assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(scratch.resolve("etc/holdfast/master.key"))));
+            // The agent opens it as installed (its permission check refuses a key others may read).
+            dev.holdfast.repository.crypto.KeyFile.load(scratch.resolve("etc/holdfast/master.key"));
             Path identity = scratch.resolve("var/lib/holdfast/identity");
             assertTrue(Files.isRegularFile(identity.resolve("agent.crt")) && Files.isRegularFile(identity.resolve("agent.key")),
                     "the agent enrolled with the controller");
