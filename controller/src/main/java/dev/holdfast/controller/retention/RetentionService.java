@@ -220,8 +220,8 @@ public final class RetentionService {
      * The backups that approved and running restores read, per cluster ({@link #pinKey}): kept
      * whatever their slot, so that retention never deletes a backup under a restore that was
      * authorized to read it. (A request approved after the plan was read is not seen by that run;
-     * its restore then fails with the backup's absence, it never reads a half-deleted one, because
-     * the manifest goes first.)
+     * its restore then fails, before writing anything when the manifest, which goes first, is
+     * already gone: docs/retention.md.)
      */
     private Future<Map<String, Map<BackupId, String>>> pins() {
         return catalog.openRestores(Optional.empty()).map(open -> {

@@ -75,7 +75,7 @@ public final class RetentionPlanner {
 
     /**
      * The plan, keeping also each backup of {@code pinned} (with its chain and the WAL after it)
-     * for the reason given: a restore or drill in progress reads it, whatever its slot.
+     * for the reason given (an authorized restore reads it), whatever its slot.
      */
     public static RetentionPlan plan(String source, String systemId, List<BackupFacts> backups, Optional<WalInventory> wal,
                                      RetentionRules rules, Instant now, Map<BackupId, String> pinned) {
