@@ -73,9 +73,20 @@ public record RestoreRecord(String id, String host, String source, String backup
 
     /** A copy finished in {@code s}, with the error of a refusal or failure (empty code: none). */
     public RestoreRecord finished(RestoreState s, Instant at, String code, String message) {
+        return finished(s, at, code, message, 0);
+    }
+
+    /**
+     * A copy finished in {@code s}; when done, its progress is complete and at least the
+     * {@code bytes} the agent's result reports (a restore faster than the progress interval sends
+     * no byte counts before its result).
+     */
+    public RestoreRecord finished(RestoreState s, Instant at, String code, String message, long bytes) {
+        boolean done = s == RestoreState.DONE;
+        long total = done ? Math.max(progressTotal, bytes) : progressTotal;
         return new RestoreRecord(id, host, source, backupHost, backupAsked, backupId, systemId, targetKind, targetValue, targetPath,
                 policy, approvalsRequired, requestedBy, approvals, s, createdAt, approvedAt, grantId, grantExpiresAt, grant, grantSentAt,
-                startedAt, Optional.of(at), s == RestoreState.DONE ? Math.max(progressDone, progressTotal) : progressDone, progressTotal,
+                startedAt, Optional.of(at), done ? Math.max(progressDone, total) : progressDone, total,
                 s == RestoreState.DONE ? "done" : phase, code.isEmpty() ? Optional.empty() : Optional.of(code),
                 code.isEmpty() ? Optional.empty() : Optional.of(message), revision + 1);
     }

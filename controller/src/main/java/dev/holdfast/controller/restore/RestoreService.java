@@ -376,7 +376,7 @@ public final class RestoreService implements RestoreRequests, RestoreLink {
                 } else if (r.state() == RestoreState.RUNNING) {
                     c = c.compose(v -> finish(r.id(), x -> x.state() == RestoreState.RUNNING, RestoreState.FAILED,
                             ErrorCode.AGENT_UNAVAILABLE.code(),
-                            "the agent no longer runs this restore (it restarted while the restore ran); request it again"));
+                            "the agent no longer runs this restore (it restarted while the restore ran); request it again", 0));
                 } else if (expired(r, clock.instant())) {
                     c = c.compose(v -> expireOne(r));
                 } else {
@@ -416,11 +416,11 @@ public final class RestoreService implements RestoreRequests, RestoreLink {
         java.util.function.Predicate<RestoreRecord> mine = r -> r.host().equals(host) && accepts(r.state());
         if (res.getOk()) {
             return finish(res.getJobId(), mine, RestoreState.DONE, "", "restored backup " + res.getBackupId() + " (" + res.getBytes()
-                    + " bytes)");
+                    + " bytes)", res.getBytes());
         }
         String code = res.getError().getCode().isEmpty() ? ErrorCode.INTERNAL.code() : res.getError().getCode();
         return finish(res.getJobId(), mine, REFUSALS.contains(code) ? RestoreState.REFUSED : RestoreState.FAILED, code,
-                res.getError().getMessage());
+                res.getError().getMessage(), 0);
     }
 
     /** States in which the agent's reports are recorded (an expired request the agent started late is recorded as it happened). */
@@ -430,9 +430,9 @@ public final class RestoreService implements RestoreRequests, RestoreLink {
 
     /** Ends request {@code id} in {@code s} if it still satisfies {@code when}; audits and counts it. */
     private Future<Void> finish(String id, java.util.function.Predicate<RestoreRecord> when, RestoreState s, String code,
-                                String message) {
+                                String message, long bytes) {
         Instant now = clock.instant();
-        return change(id, r -> when.test(r) ? Optional.of(r.finished(s, now, code, message)) : Optional.empty()).compose(o -> {
+        return change(id, r -> when.test(r) ? Optional.of(r.finished(s, now, code, message, bytes)) : Optional.empty()).compose(o -> {
             if (o.isEmpty()) {
                 return Future.succeededFuture();
             }
@@ -493,7 +493,7 @@ public final class RestoreService implements RestoreRequests, RestoreLink {
     private Future<Void> expireOne(RestoreRecord r) {
         return finish(r.id(), x -> expired(x, clock.instant()), RestoreState.EXPIRED, ErrorCode.GRANT_EXPIRED.code(), "grant " + r.grantId().orElse("") + " expired at "
                 + r.grantExpiresAt().map(Instant::toString).orElse("?") + (r.grantSentAt().isPresent() ? " before the agent started"
-                : " undelivered (the agent was not connected)") + "; request the restore again");
+                : " undelivered (the agent was not connected)") + "; request the restore again", 0);
     }
 
     // ---- helpers ----

@@ -96,6 +96,18 @@ class RestoreLinkReportsTest {
     }
 
     @Test
+    void aRestoreFasterThanTheProgressIntervalEndsWithTheResultsBytes() throws Exception {
+        String id = approved("f");
+        ApiHarness.await(h.restores.progress("db2", JobProgress.newBuilder().setJobId(id).setKind("restore").setPhase("verified").build()));
+        ApiHarness.await(h.restores.result("db2", JobResult.newBuilder().setJobId(id).setOk(true).setBackupId("20261124T060000Z-full")
+                .setBytes(4242).build()));
+        JsonObject done = state(id);
+        assertEquals("done", done.getString("state"), done::encode);
+        assertEquals(4242, done.getJsonObject("progress").getLong("done_bytes"), done::encode);
+        assertEquals(4242, done.getJsonObject("progress").getLong("total_bytes"), done::encode);
+    }
+
+    @Test
     void aRefusalEndsTheRequestRefusedAndAFailureFailed() throws Exception {
         String refused = approved("b");
         ApiHarness.await(h.restores.result("db2", JobResult.newBuilder().setJobId(refused).setOk(false)
