@@ -312,7 +312,7 @@ public final class DemoCommand implements Callable<Integer> {
     private String checkRedis(Tools tools, DemoRedis redis, AgentSocket agentSocket, Path agentCfg, Path restoreRoot, Children children)
             throws Exception {
         Instant written = clock.instant();
-        redis.call("SET", "demo:last-write", written.toString());
+        redis.set("demo:last-write", written.toString());
         waiter.until("the Redis AOF to be shipped", () -> {
             JsonNode st = agentSocket.sourceStatus("cache");
             return st != null && st.hasNonNull("last_durable_at") && Instant.parse(st.path("last_durable_at").asText()).isAfter(written);
@@ -322,16 +322,11 @@ public final class DemoCommand implements Callable<Integer> {
         int port = freePort();
         DemoRedis back = DemoRedis.start(tools, target, port, waiter);
         children.add("redis-restored", back.pid(), port, back::stop);
-        List<String> probe = List.of("DBSIZE", "GET after:counter", "LLEN after:events", "GET demo:last-write");
-        List<String> live = new ArrayList<>();
-        List<String> restored = new ArrayList<>();
-        for (String cmd : probe) {
-            live.add(String.valueOf(redis.call(cmd.split(" "))));
-            restored.add(String.valueOf(back.call(cmd.split(" "))));
-        }
+        List<String> live = redis.fingerprint();
+        List<String> restored = back.fingerprint();
         if (!live.equals(restored)) {
             throw new HoldfastException(ErrorCode.INTEGRITY_FAILURE, "the restored Redis differs from the live one: " + restored + " vs " + live
-                    + " (" + String.join(", ", probe) + ")");
+                    + " (DBSIZE, GET after:counter, LLEN after:events, GET demo:last-write)");
         }
         return "6000 writes shipped as AOF; restored (latest) into " + target + ", started on 127.0.0.1:" + port
                 + ": the same " + live.get(0) + " keys, counters and lists as the live server (check passed)";

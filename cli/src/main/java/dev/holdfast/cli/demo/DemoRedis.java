@@ -2,26 +2,30 @@ package dev.holdfast.cli.demo;
 
 import dev.holdfast.error.ErrorCode;
 import dev.holdfast.error.HoldfastException;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.LettuceFutures;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.sync.RedisCommands;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The demo's redis-server: its own directory, a loopback port, the AOF settings the agent ships
- * ({@code appendonly yes}, {@code aof-timestamp-enabled yes}), no RDB snapshots; and a tiny RESP
- * client for the load and for {@code SHUTDOWN}.
+ * ({@code appendonly yes}, {@code aof-timestamp-enabled yes}), no RDB snapshots; spoken to with
+ * Lettuce (the client the agent uses), one connection at a time.
  */
 final class DemoRedis {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private final Path dir;
     private final int port;
     private final Process process;
@@ -45,62 +49,63 @@ final class DemoRedis {
                 throw new HoldfastException(ErrorCode.SOURCE_UNAVAILABLE, "redis-server exited " + p.exitValue() + "; see " + dir.resolve("redis.log"));
             }
             try {
-                return "PONG".equals(r.call("PING")) && String.valueOf(r.call("INFO", "persistence")).contains("loading:0");
-            } catch (IOException e) {
+                return r.with(c -> "PONG".equals(c.ping()) && c.info("persistence").contains("loading:0"));
+            } catch (RedisException e) {
                 return false;
             }
         });
         return r;
     }
 
-    /** Writes {@code count} keys (strings, a counter, a list) in pipelined batches; returns the keys' prefix. */
-    void load(String prefix, int count) throws IOException {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            InputStream in = new BufferedInputStream(s.getInputStream());
-            OutputStream out = s.getOutputStream();
+    /** Writes {@code count} keys (strings, a counter, a list) pipelined in batches of 200. */
+    void load(String prefix, int count) {
+        with(c -> {
+            StatefulRedisConnection<String, String> conn = c.getStatefulConnection();
+            RedisAsyncCommands<String, String> a = conn.async();
+            conn.setAutoFlushCommands(false);
             int batch = 200;
             for (int i = 0; i < count; i += batch) {
-                ByteArrayOutputStream b = new ByteArrayOutputStream();
-                int n = Math.min(batch, count - i);
-                for (int j = i; j < i + n; j++) {
+                List<RedisFuture<?>> sent = new ArrayList<>();
+                for (int j = i; j < Math.min(count, i + batch); j++) {
                     int k = j % 3;
-                    if (k == 0) {
-                        encode(b, "SET", prefix + ":item:" + j, "value-" + j);
-                    } else if (k == 1) {
-                        encode(b, "INCRBY", prefix + ":counter", Integer.toString(j));
-                    } else {
-                        encode(b, "RPUSH", prefix + ":events", "event-" + j);
-                    }
+                    sent.add(k == 0 ? a.set(prefix + ":item:" + j, "value-" + j)
+                            : k == 1 ? a.incrby(prefix + ":counter", j) : a.rpush(prefix + ":events", "event-" + j));
                 }
-                out.write(b.toByteArray());
-                out.flush();
-                for (int j = 0; j < n; j++) {
-                    reply(in);
+                conn.flushCommands();
+                if (!LettuceFutures.awaitAll(TIMEOUT, sent.toArray(new RedisFuture<?>[0]))) {
+                    throw new HoldfastException(ErrorCode.SOURCE_UNAVAILABLE, "redis-server on port " + port + " did not take the demo's writes within "
+                            + TIMEOUT);
                 }
             }
-        }
+            return null;
+        });
     }
 
-    /** One command on a new connection. */
-    Object call(String... args) throws IOException {
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            s.setSoTimeout(30_000);
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            encode(b, args);
-            s.getOutputStream().write(b.toByteArray());
-            s.getOutputStream().flush();
-            return reply(new BufferedInputStream(s.getInputStream()));
-        }
+    /** Sets one key. */
+    void set(String key, String value) {
+        with(c -> c.set(key, value));
     }
 
-    /** {@code SHUTDOWN} (the AOF is already on disk; nothing else to save), then waits for the process; kills it if it lingers. */
+    /**
+     * What the restore check compares: the number of keys, the counter and the list length written
+     * last ({@code after}), and {@code demo:last-write}.
+     */
+    List<String> fingerprint() {
+        return with(c -> List.of(String.valueOf(c.dbsize()), String.valueOf(c.get("after:counter")),
+                String.valueOf(c.llen("after:events")), String.valueOf(c.get("demo:last-write"))));
+    }
+
+    /** {@code SHUTDOWN NOSAVE} (the AOF is already on disk; nothing else to save), then waits for the process; kills it if it lingers. */
     void stop() throws InterruptedException {
         if (!process.isAlive()) {
             return;
         }
         try {
-            call("SHUTDOWN", "NOSAVE");
-        } catch (IOException e) {
+            with(c -> {
+                c.shutdown(false);
+                return null;
+            });
+        } catch (RedisException e) {
             // the connection closes as the server exits; or it is gone already
         }
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -121,60 +126,14 @@ final class DemoRedis {
         return dir;
     }
 
-    private static void encode(ByteArrayOutputStream b, String... args) {
-        b.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.UTF_8));
-        for (String a : args) {
-            byte[] v = a.getBytes(StandardCharsets.UTF_8);
-            b.writeBytes(("$" + v.length + "\r\n").getBytes(StandardCharsets.UTF_8));
-            b.writeBytes(v);
-            b.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    private static String line(InputStream in) throws IOException {
-        StringBuilder s = new StringBuilder();
-        int c;
-        while ((c = in.read()) != '\r') {
-            if (c < 0) {
-                throw new IOException("connection closed");
-            }
-            s.append((char) c);
-        }
-        in.read();
-        return s.toString();
-    }
-
-    private static Object reply(InputStream in) throws IOException {
-        int t = in.read();
-        if (t < 0) {
-            throw new IOException("connection closed");
-        }
-        String l = line(in);
-        switch (t) {
-            case '+':
-                return l;
-            case '-':
-                throw new IOException("redis error: " + l);
-            case ':':
-                return Long.parseLong(l);
-            case '$': {
-                int n = Integer.parseInt(l);
-                if (n < 0) {
-                    return null;
-                }
-                byte[] v = in.readNBytes(n + 2);
-                return new String(v, 0, n, StandardCharsets.UTF_8);
-            }
-            case '*': {
-                int n = Integer.parseInt(l);
-                List<Object> a = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    a.add(reply(in));
-                }
-                return a;
-            }
-            default:
-                throw new IOException("unexpected reply type " + (char) t);
+    /** Runs {@code f} on a fresh connection (no reconnects: a server that went away is an error), then closes the client. */
+    private <T> T with(java.util.function.Function<RedisCommands<String, String>, T> f) {
+        RedisClient client = RedisClient.create(RedisURI.builder().withHost("127.0.0.1").withPort(port).withTimeout(TIMEOUT).build());
+        client.setOptions(ClientOptions.builder().autoReconnect(false).build());
+        try (StatefulRedisConnection<String, String> conn = client.connect()) {
+            return f.apply(conn.sync());
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
     }
 }
